@@ -1,0 +1,20 @@
+import { ConfigError, loadConfig, processEnv } from '../config.ts';
+import { openDatabase } from '../db/database.ts';
+import { migrateToLatest } from '../db/migrate.ts';
+
+/** The Procfile `release:` phase: applies pending migrations and says which. */
+async function main(): Promise<void> {
+  const config = loadConfig(processEnv());
+  const database = await openDatabase(config.database);
+  try {
+    const applied = await migrateToLatest(database.db);
+    console.log(applied.length ? `applied: ${applied.join(', ')}` : 'migrations are current');
+  } finally {
+    await database.close();
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof ConfigError ? error.message : error);
+  process.exit(1);
+});

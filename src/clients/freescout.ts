@@ -1,0 +1,374 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Agent, request } from 'undici';
+import { z } from 'zod';
+import { UpstreamError } from '../lib/errors.ts';
+
+const CONNECT_TIMEOUT_MS = 3_000;
+const DEFAULT_TIMEOUT_MS = 10_000;
+const MAX_RETRIES = 2;
+const RETRY_AFTER_CAP_SECONDS = 5;
+const BACKOFF_BASE_MS = 200;
+
+const tagSchema = z.union([z.looseObject({ id: z.number().int().optional(), name: z.string() }), z.string()]);
+
+const customFieldSchema = z.looseObject({
+  id: z.number().int(),
+  name: z.string().optional(),
+  value: z.union([z.string(), z.number()]).nullish(),
+  text: z.string().nullish(),
+});
+
+/** Tolerant on purpose: FreeScout versions and modules differ, and unknown keys are kept. */
+export const freeScoutConversationSchema = z.looseObject({
+  id: z.number().int().positive(),
+  number: z.number().int().optional(),
+  status: z.string(),
+  state: z.string().optional(),
+  subject: z.string().nullish(),
+  mailboxId: z.number().int().optional(),
+  createdAt: z.iso.datetime({ offset: true }).optional(),
+  updatedAt: z.iso.datetime({ offset: true }).optional(),
+  tags: z.array(tagSchema).nullish(),
+  customFields: z.array(customFieldSchema).nullish(),
+});
+
+export type FreeScoutConversation = z.infer<typeof freeScoutConversationSchema>;
+
+export function conversationTagNames(conversation: Pick<FreeScoutConversation, 'tags'>): string[] {
+  return (conversation.tags ?? []).map((tag) => (typeof tag === 'string' ? tag : tag.name));
+}
+
+export function customFieldValue(
+  conversation: Pick<FreeScoutConversation, 'customFields'>,
+  fieldId: number,
+): string | null {
+  const value = conversation.customFields?.find((field) => field.id === fieldId)?.value;
+  const text = value === null || value === undefined ? '' : String(value).trim();
+  return text === '' ? null : text;
+}
+
+const mailboxSchema = z.looseObject({ id: z.number().int(), name: z.string(), email: z.string().optional() });
+
+const pageSchema = z.object({
+  number: z.number().int(),
+  size: z.number().int(),
+  totalElements: z.number().int(),
+  totalPages: z.number().int(),
+});
+
+const mailboxListSchema = z.object({
+  _embedded: z.object({ mailboxes: z.array(mailboxSchema) }).optional(),
+  page: pageSchema,
+});
+
+const conversationListSchema = z.object({
+  _embedded: z.object({ conversations: z.array(freeScoutConversationSchema) }).optional(),
+  page: pageSchema,
+});
+
+export interface FreeScoutMailbox {
+  id: number;
+  name: string;
+  email?: string;
+}
+
+export type FreeScoutPage = z.infer<typeof pageSchema>;
+
+export interface ConversationQuery {
+  updatedSince?: Date;
+  mailboxId?: number;
+  /** One status, or several separated by commas. */
+  status?: string;
+  tag?: string;
+  sortField?: 'createdAt' | 'updatedAt' | 'number';
+  sortOrder?: 'asc' | 'desc';
+  page?: number;
+  pageSize?: number;
+}
+
+export interface ConversationPage {
+  conversations: FreeScoutConversation[];
+  page: FreeScoutPage;
+}
+
+export interface NewConversation {
+  type: 'email' | 'phone' | 'chat';
+  mailboxId: number;
+  subject: string;
+  customer: { email: string; firstName?: string; lastName?: string };
+  threads: Array<{
+    type: 'customer' | 'message' | 'note';
+    text: string;
+    customer?: { email: string };
+    user?: number;
+  }>;
+  status?: 'active' | 'pending' | 'closed';
+  imported?: boolean;
+  assignTo?: number;
+  tags?: string[];
+  customFields?: CustomFieldValue[];
+}
+
+export interface ConversationPatch {
+  status?: 'active' | 'pending' | 'closed' | 'spam';
+  assignTo?: number;
+  mailboxId?: number;
+  subject?: string;
+  byUser?: number;
+}
+
+export interface CustomFieldValue {
+  id: number;
+  value: string;
+}
+
+export interface FreeScoutClient {
+  listMailboxes(): Promise<FreeScoutMailbox[]>;
+  getConversation(id: number, options?: { embedThreads?: boolean }): Promise<FreeScoutConversation>;
+  listConversations(query?: ConversationQuery): Promise<ConversationPage>;
+  iterateConversations(query?: ConversationQuery): AsyncGenerator<FreeScoutConversation>;
+  /** Never retried: a second attempt could open a second conversation. */
+  createConversation(input: NewConversation): Promise<{ id: number }>;
+  updateConversation(id: number, patch: ConversationPatch): Promise<void>;
+  replaceTags(id: number, tags: string[]): Promise<void>;
+  updateCustomFields(id: number, fields: CustomFieldValue[]): Promise<void>;
+  /** Never retried: a second attempt could add a second note. */
+  addNote(id: number, note: { text: string; user?: number }): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface FreeScoutClientOptions {
+  /** The instance root; the client appends `/api/...`. */
+  baseUrl: string;
+  apiKey: string;
+  timeoutMs?: number;
+}
+
+type Method = 'GET' | 'POST' | 'PUT';
+
+interface FreeScoutAnswer {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: unknown;
+}
+
+// These fail before a byte of the request leaves, so even a POST cannot have taken effect.
+const NOT_SENT_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
+
+export function createFreeScoutClient(options: FreeScoutClientOptions): FreeScoutClient {
+  const baseUrl = options.baseUrl.replace(/\/+$/, '');
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const agent = new Agent({ connect: { timeout: CONNECT_TIMEOUT_MS } });
+
+  async function exchangeOnce(method: Method, path: string, payload?: unknown): Promise<FreeScoutAnswer> {
+    const requestLabel = `FreeScout ${method} ${path.split('?')[0]}`;
+    let status: number;
+    let headers: IncomingHttpHeaders;
+    let text: string;
+    try {
+      const response = await request(`${baseUrl}${path}`, {
+        method,
+        dispatcher: agent,
+        signal: AbortSignal.timeout(timeoutMs),
+        headers: {
+          'x-freescout-api-key': options.apiKey,
+          accept: 'application/json',
+          ...(payload === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        body: payload === undefined ? undefined : JSON.stringify(payload),
+      });
+      status = response.statusCode;
+      headers = response.headers;
+      text = await response.body.text();
+    } catch (error) {
+      const timedOut = error instanceof Error && error.name === 'TimeoutError';
+      throw new UpstreamError(
+        'freescout',
+        timedOut
+          ? `${requestLabel} timed out after ${timeoutMs} ms`
+          : `${requestLabel} failed: ${String(error)}`,
+        { cause: error, outcomeUnknown: method === 'POST' && !NOT_SENT_CODES.has(errorCode(error)) },
+      );
+    }
+    const body = parseJsonOrText(text);
+    if (status >= 400) {
+      const retryAfterSeconds = parseRetryAfter(headers['retry-after']);
+      throw new UpstreamError('freescout', `${requestLabel} answered ${status}${describeBody(body)}`, {
+        status,
+        body,
+        ...(retryAfterSeconds === undefined ? {} : { retryAfterSeconds }),
+        // A 5xx may come after FreeScout already stored the entity.
+        outcomeUnknown: method === 'POST' && status >= 500,
+      });
+    }
+    return { status, headers, body };
+  }
+
+  async function exchange(method: Method, path: string, payload?: unknown): Promise<FreeScoutAnswer> {
+    for (let retry = 0; ; retry++) {
+      try {
+        return await exchangeOnce(method, path, payload);
+      } catch (error) {
+        if (method === 'POST' || retry >= MAX_RETRIES || !isTransient(error)) throw error;
+        await sleep(retryDelayMs(error, retry));
+      }
+    }
+  }
+
+  async function getParsed<T>(path: string, schema: z.ZodType<T>): Promise<T> {
+    const answer = await exchange('GET', path);
+    const parsed = schema.safeParse(answer.body);
+    if (!parsed.success) {
+      throw new UpstreamError('freescout', `FreeScout GET ${path} answered an unexpected shape`, {
+        status: answer.status,
+        body: answer.body,
+        cause: parsed.error,
+      });
+    }
+    return parsed.data;
+  }
+
+  async function listConversations(query: ConversationQuery = {}): Promise<ConversationPage> {
+    const list = await getParsed(`/api/conversations?${conversationSearch(query)}`, conversationListSchema);
+    return { conversations: list._embedded?.conversations ?? [], page: list.page };
+  }
+
+  return {
+    async listMailboxes() {
+      const mailboxes: FreeScoutMailbox[] = [];
+      for (let page = 1, totalPages = 1; page <= totalPages; page++) {
+        const list = await getParsed(`/api/mailboxes?page=${page}`, mailboxListSchema);
+        for (const { id, name, email } of list._embedded?.mailboxes ?? []) {
+          mailboxes.push(email === undefined ? { id, name } : { id, name, email });
+        }
+        totalPages = list.page.totalPages;
+      }
+      return mailboxes;
+    },
+
+    getConversation(id, { embedThreads = false } = {}) {
+      const embed = embedThreads ? '?embed=threads' : '';
+      return getParsed(`/api/conversations/${id}${embed}`, freeScoutConversationSchema);
+    },
+
+    listConversations,
+
+    async *iterateConversations(query = {}) {
+      for (let page = query.page ?? 1, totalPages = page; page <= totalPages; page++) {
+        const result = await listConversations({ ...query, page });
+        yield* result.conversations;
+        totalPages = result.page.totalPages;
+      }
+    },
+
+    async createConversation(input) {
+      const answer = await exchange('POST', '/api/conversations', input);
+      const id = createdId(answer);
+      if (id === undefined) {
+        throw new UpstreamError('freescout', 'FreeScout created a conversation but did not say its id', {
+          status: answer.status,
+          body: answer.body,
+          outcomeUnknown: true,
+        });
+      }
+      return { id };
+    },
+
+    async updateConversation(id, patch) {
+      await exchange('PUT', `/api/conversations/${id}`, patch);
+    },
+
+    async replaceTags(id, tags) {
+      await exchange('PUT', `/api/conversations/${id}/tags`, { tags });
+    },
+
+    async updateCustomFields(id, fields) {
+      await exchange('PUT', `/api/conversations/${id}/custom_fields`, { customFields: fields });
+    },
+
+    async addNote(id, { text, user }) {
+      await exchange('POST', `/api/conversations/${id}/threads`, { type: 'note', text, user });
+    },
+
+    close: () => agent.close(),
+  };
+}
+
+function conversationSearch(query: ConversationQuery): URLSearchParams {
+  const search = new URLSearchParams();
+  const { updatedSince, ...rest } = query;
+  if (updatedSince) search.set('updatedSince', updatedSince.toISOString());
+  for (const [key, value] of Object.entries(rest)) {
+    if (value !== undefined) search.set(key, String(value));
+  }
+  return search;
+}
+
+/** FreeScout documents `Resource-ID`; some versions send `Location` or echo the entity instead. */
+function createdId(answer: FreeScoutAnswer): number | undefined {
+  const candidates = [
+    headerValue(answer.headers['resource-id']),
+    headerValue(answer.headers.location)?.match(/\/(\d+)\/?$/)?.[1],
+    isRecord(answer.body) ? answer.body.id : undefined,
+  ];
+  for (const candidate of candidates) {
+    const id = Number(candidate);
+    if (candidate !== undefined && Number.isInteger(id) && id > 0) return id;
+  }
+  return undefined;
+}
+
+function isTransient(error: unknown): boolean {
+  if (!(error instanceof UpstreamError)) return false;
+  const { status } = error.details;
+  return status === undefined || status === 429 || status >= 500;
+}
+
+function retryDelayMs(error: unknown, retry: number): number {
+  const retryAfterSeconds = error instanceof UpstreamError ? error.details.retryAfterSeconds : undefined;
+  if (retryAfterSeconds !== undefined) return Math.min(retryAfterSeconds, RETRY_AFTER_CAP_SECONDS) * 1000;
+  return BACKOFF_BASE_MS * 2 ** retry;
+}
+
+/** Retry-After is either delta-seconds or an HTTP date. */
+function parseRetryAfter(header: string | string[] | undefined): number | undefined {
+  const value = headerValue(header)?.trim();
+  if (!value) return undefined;
+  if (/^\d+$/.test(value)) return Number(value);
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, Math.ceil((at - Date.now()) / 1000));
+}
+
+function headerValue(header: string | string[] | undefined): string | undefined {
+  return Array.isArray(header) ? header[0] : header;
+}
+
+function errorCode(error: unknown): string {
+  return isRecord(error) && typeof error.code === 'string' ? error.code : '';
+}
+
+function parseJsonOrText(text: string): unknown {
+  if (text === '') return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+function describeBody(body: unknown): string {
+  if (isRecord(body) && typeof body.message === 'string') return `: ${body.message}`;
+  return typeof body === 'string' && body !== '' ? `: ${body.slice(0, 200)}` : '';
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null;
+}

@@ -1,0 +1,253 @@
+import dotenv from 'dotenv';
+import { z } from 'zod';
+
+/** A flag is on when its value is `1` or `true` (any case); anything else is off. */
+const flag = z
+  .string()
+  .optional()
+  .transform((value) => value !== undefined && /^(1|true)$/i.test(value.trim()));
+
+/** Unset and empty both mean "not configured". */
+const optionalString = z
+  .string()
+  .optional()
+  .transform((value) => (value === undefined || value.trim() === '' ? undefined : value));
+
+const optionalUrl = optionalString.pipe(z.url().optional());
+
+const positiveInt = (fallback: number, max?: number) => {
+  const int = z.coerce.number<string>().int().positive();
+  return optionalString.pipe((max ? int.max(max) : int).optional()).transform((value) => value ?? fallback);
+};
+
+const rate = (fallback: number) =>
+  optionalString
+    .pipe(z.coerce.number<string>().gt(0).lte(1).optional())
+    .transform((value) => value ?? fallback);
+
+const csv = (fallback: string) =>
+  optionalString.transform((value) =>
+    (value ?? fallback)
+      .split(',')
+      .map((item) => item.trim())
+      .filter((item) => item !== ''),
+  );
+
+const intList = optionalString.pipe(
+  z
+    .string()
+    .regex(/^\s*\d+(\s*,\s*\d+)*\s*$/, 'expected comma-separated integers')
+    .optional()
+    .transform((value) => (value ? value.split(',').map((id) => Number(id.trim())) : [])),
+);
+
+const githubRepo = optionalString.pipe(
+  z
+    .string()
+    .regex(/^[\w.-]+\/[\w.-]+$/, 'expected owner/name')
+    .optional(),
+);
+
+const envSchema = z.object({
+  NODE_ENV: optionalString,
+  PORT: positiveInt(3000, 65535),
+  HOST: optionalString.transform((value) => value ?? '0.0.0.0'),
+  DATABASE_URL: optionalString,
+  PGLITE_DATA_DIR: optionalString.transform((value) => value ?? './.data/pglite'),
+  LOG_LEVEL: optionalString.pipe(
+    z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional().default('info'),
+  ),
+  INTERNAL_API_TOKEN: optionalString,
+  CF_ACCESS_TEAM_DOMAIN: optionalString,
+  CF_ACCESS_AUD: optionalString,
+
+  SLACK_BOT_TOKEN: optionalString,
+  SLACK_OPERATOR_DM_CHANNEL: optionalString.transform((value) => value ?? 'D0AJ7K184TV'),
+  SLACK_API_URL: optionalUrl.transform((value) => value ?? 'https://slack.com/api'),
+
+  FREESCOUT_API_URL: optionalUrl,
+  FREESCOUT_API_KEY: optionalString,
+  FREESCOUT_PUBLIC_URL: optionalUrl,
+
+  FLAG_FREESCOUT_WEBHOOK_RECEIVE: flag,
+  FREESCOUT_AUDIT_WEBHOOK_SECRET: optionalString,
+  FREESCOUT_AUDIT_WEBHOOK_SECRET_PREVIOUS: optionalString,
+  FLAG_FREESCOUT_RBAC_REVOKE: flag,
+  FREESCOUT_RBAC_WEBHOOK_SECRET: optionalString,
+  FREESCOUT_RBAC_WEBHOOK_SECRET_PREVIOUS: optionalString,
+  FREESCOUT_CACHE_TTL_SECONDS: positiveInt(86400),
+  FLAG_FREESCOUT_CACHE_POLL: flag,
+  FREESCOUT_CACHE_POLL_INTERVAL_SECONDS: positiveInt(60, 300),
+
+  FLAG_POSTMARK_DELIVERY_MONITOR: flag,
+  POSTMARK_DELIVERY_WEBHOOK_SECRET: optionalString,
+  POSTMARK_DELIVERY_WEBHOOK_SECRET_PREVIOUS: optionalString,
+  POSTMARK_BOUNCE_ALERT_RATE: rate(0.01),
+  POSTMARK_SPAM_ALERT_RATE: rate(0.001),
+  POSTMARK_ALERT_MIN_VOLUME: positiveInt(50),
+  POSTMARK_EVENT_RETENTION_DAYS: positiveInt(90),
+  ALERTS_SOURCE_URL: optionalUrl,
+
+  FLAG_CONSOLE_INVESTIGATE_FROM_STATUS: flag,
+  FREESCOUT_OPERATIONS_MAILBOX_ID: optionalString.pipe(z.coerce.number<string>().int().positive().optional()),
+  INVESTIGATE_DEDUP_MINUTES: positiveInt(60),
+
+  FLAG_FREESCOUT_GITHUB_AUTOLINK: flag,
+  FREESCOUT_WEBHOOK_SECRET: optionalString,
+  FREESCOUT_WEBHOOK_SECRET_PREVIOUS: optionalString,
+  GITHUB_REPO: githubRepo,
+  FREESCOUT_AUTOLINK_TAGS: csv('bug,feature_request,auto:status'),
+  FREESCOUT_AUTOLINK_MAILBOX_IDS: intList,
+  FREESCOUT_AUTOLINK_KEYWORDS: csv(''),
+  FREESCOUT_GITHUB_ISSUE_URL_FIELD_ID: optionalString.pipe(
+    z.coerce.number<string>().int().positive().optional(),
+  ),
+  GITHUB_ISSUE_BOT_TOKEN: optionalString,
+  GITHUB_APP_ID: optionalString,
+  GITHUB_APP_PRIVATE_KEY: optionalString,
+  GITHUB_APP_INSTALLATION_ID: optionalString.pipe(z.coerce.number<string>().int().positive().optional()),
+  GITHUB_API_URL: optionalUrl.transform((value) => value ?? 'https://api.github.com'),
+  AUTOLINK_MAX_ATTEMPTS: positiveInt(10, 100),
+});
+
+type Env = z.infer<typeof envSchema>;
+
+/** Current secret first, then the one being rotated out. */
+function secretList(current: string | undefined, previous: string | undefined): string[] {
+  return [current, previous].filter((secret): secret is string => secret !== undefined);
+}
+
+function shapeConfig(env: Env) {
+  const freescoutApi =
+    env.FREESCOUT_API_URL && env.FREESCOUT_API_KEY
+      ? { baseUrl: env.FREESCOUT_API_URL, apiKey: env.FREESCOUT_API_KEY }
+      : undefined;
+  const auditSecrets = secretList(
+    env.FREESCOUT_AUDIT_WEBHOOK_SECRET,
+    env.FREESCOUT_AUDIT_WEBHOOK_SECRET_PREVIOUS,
+  );
+  const rbacSecrets = env.FREESCOUT_RBAC_WEBHOOK_SECRET
+    ? secretList(env.FREESCOUT_RBAC_WEBHOOK_SECRET, env.FREESCOUT_RBAC_WEBHOOK_SECRET_PREVIOUS)
+    : auditSecrets;
+  return {
+    port: env.PORT,
+    host: env.HOST,
+    logLevel: env.LOG_LEVEL,
+    database: env.DATABASE_URL
+      ? ({ kind: 'postgres', url: env.DATABASE_URL } as const)
+      : ({ kind: 'pglite', dataDir: env.PGLITE_DATA_DIR } as const),
+    internalAuth: {
+      token: env.INTERNAL_API_TOKEN,
+      cfAccess:
+        env.CF_ACCESS_TEAM_DOMAIN && env.CF_ACCESS_AUD
+          ? { teamDomain: env.CF_ACCESS_TEAM_DOMAIN, audience: env.CF_ACCESS_AUD }
+          : undefined,
+    },
+    slack: {
+      apiUrl: env.SLACK_API_URL,
+      token: env.SLACK_BOT_TOKEN,
+      operatorChannel: env.SLACK_OPERATOR_DM_CHANNEL,
+    },
+    freescout: {
+      api: freescoutApi,
+      publicUrl: (env.FREESCOUT_PUBLIC_URL ?? env.FREESCOUT_API_URL)?.replace(/\/+$/, ''),
+    },
+    freescoutWebhooks: {
+      auditEnabled: env.FLAG_FREESCOUT_WEBHOOK_RECEIVE,
+      auditSecrets,
+      rbacEnabled: env.FLAG_FREESCOUT_RBAC_REVOKE,
+      rbacSecrets,
+      cacheTtlSeconds: env.FREESCOUT_CACHE_TTL_SECONDS,
+      pollEnabled: env.FLAG_FREESCOUT_CACHE_POLL,
+      pollIntervalSeconds: env.FREESCOUT_CACHE_POLL_INTERVAL_SECONDS,
+    },
+    postmark: {
+      enabled: env.FLAG_POSTMARK_DELIVERY_MONITOR,
+      webhookSecrets: secretList(
+        env.POSTMARK_DELIVERY_WEBHOOK_SECRET,
+        env.POSTMARK_DELIVERY_WEBHOOK_SECRET_PREVIOUS,
+      ),
+      bounceAlertRate: env.POSTMARK_BOUNCE_ALERT_RATE,
+      spamAlertRate: env.POSTMARK_SPAM_ALERT_RATE,
+      alertMinVolume: env.POSTMARK_ALERT_MIN_VOLUME,
+      retentionDays: env.POSTMARK_EVENT_RETENTION_DAYS,
+      alertsSourceUrl: env.ALERTS_SOURCE_URL,
+    },
+    investigate: {
+      enabled: env.FLAG_CONSOLE_INVESTIGATE_FROM_STATUS,
+      operationsMailboxId: env.FREESCOUT_OPERATIONS_MAILBOX_ID,
+      dedupMinutes: env.INVESTIGATE_DEDUP_MINUTES,
+    },
+    autolink: {
+      enabled: env.FLAG_FREESCOUT_GITHUB_AUTOLINK,
+      webhookSecrets: secretList(env.FREESCOUT_WEBHOOK_SECRET, env.FREESCOUT_WEBHOOK_SECRET_PREVIOUS),
+      triggerTags: env.FREESCOUT_AUTOLINK_TAGS,
+      mailboxIds: env.FREESCOUT_AUTOLINK_MAILBOX_IDS,
+      keywords: env.FREESCOUT_AUTOLINK_KEYWORDS,
+      issueUrlFieldId: env.FREESCOUT_GITHUB_ISSUE_URL_FIELD_ID,
+      maxAttempts: env.AUTOLINK_MAX_ATTEMPTS,
+    },
+    github: {
+      apiUrl: env.GITHUB_API_URL.replace(/\/+$/, ''),
+      repo: env.GITHUB_REPO,
+      token: env.GITHUB_ISSUE_BOT_TOKEN,
+      app:
+        env.GITHUB_APP_ID && env.GITHUB_APP_PRIVATE_KEY && env.GITHUB_APP_INSTALLATION_ID
+          ? {
+              appId: env.GITHUB_APP_ID,
+              privateKey: env.GITHUB_APP_PRIVATE_KEY.replace(/\\n/g, '\n'),
+              installationId: env.GITHUB_APP_INSTALLATION_ID,
+            }
+          : undefined,
+    },
+    /** Every configured secret value, so the logger can scrub them wherever they appear. */
+    secretValues: [
+      env.INTERNAL_API_TOKEN,
+      env.SLACK_BOT_TOKEN,
+      env.FREESCOUT_API_KEY,
+      env.FREESCOUT_AUDIT_WEBHOOK_SECRET,
+      env.FREESCOUT_AUDIT_WEBHOOK_SECRET_PREVIOUS,
+      env.FREESCOUT_RBAC_WEBHOOK_SECRET,
+      env.FREESCOUT_RBAC_WEBHOOK_SECRET_PREVIOUS,
+      env.POSTMARK_DELIVERY_WEBHOOK_SECRET,
+      env.POSTMARK_DELIVERY_WEBHOOK_SECRET_PREVIOUS,
+      env.FREESCOUT_WEBHOOK_SECRET,
+      env.FREESCOUT_WEBHOOK_SECRET_PREVIOUS,
+      env.GITHUB_ISSUE_BOT_TOKEN,
+      env.GITHUB_APP_PRIVATE_KEY,
+      passwordOf(env.DATABASE_URL),
+    ].filter((secret): secret is string => secret !== undefined && secret.length >= 4),
+  };
+}
+
+function passwordOf(databaseUrl: string | undefined): string | undefined {
+  if (!databaseUrl) return undefined;
+  try {
+    return decodeURIComponent(new URL(databaseUrl).password) || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export type Config = ReturnType<typeof shapeConfig>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Parses an environment record; tests pass their own, the process passes `processEnv()`. */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const variable = issue?.path.join('.') ?? 'environment';
+    throw new ConfigError(`invalid configuration: ${variable}: ${issue?.message ?? 'invalid value'}`);
+  }
+  return shapeConfig(parsed.data);
+}
+
+/** The process environment with `.env` loaded beneath it (real env wins). The only reader of process.env. */
+export function processEnv(): Record<string, string | undefined> {
+  dotenv.config({ quiet: true });
+  return process.env;
+}

@@ -1,0 +1,64 @@
+import { mkdir } from 'node:fs/promises';
+import { PGlite } from '@electric-sql/pglite';
+import { Kysely, PostgresDialect } from 'kysely';
+import pg from 'pg';
+import type { Config } from '../config.ts';
+import { PGliteDialect } from './pglite-dialect.ts';
+import type { Database } from './schema.ts';
+
+export type Db = Kysely<Database>;
+
+export interface OpenDatabase {
+  db: Db;
+  kind: 'postgres' | 'pglite';
+  close(): Promise<void>;
+}
+
+const INT8_OID = 20;
+/** bigint counts and ids read as numbers on both drivers (they stay far below 2^53). */
+const parseInt8 = (value: string) => Number(value);
+
+export interface OpenOptions {
+  /** Postgres: put the connection in this schema (tests isolate each file in its own). */
+  searchPath?: string;
+  /** PGlite: start from a dump instead of running initdb (tests load one migrated template). */
+  loadDataDir?: Blob;
+  poolSize?: number;
+}
+
+export async function openDatabase(
+  target: Config['database'],
+  options: OpenOptions = {},
+): Promise<OpenDatabase> {
+  if (target.kind === 'postgres') {
+    const sessionOptions = ['-c TimeZone=UTC'];
+    if (options.searchPath) sessionOptions.push(`-c search_path=${options.searchPath}`);
+    const pool = new pg.Pool({
+      connectionString: target.url,
+      max: options.poolSize ?? 10,
+      options: sessionOptions.join(' '),
+      connectionTimeoutMillis: 5_000,
+      types: {
+        getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+          oid === INT8_OID
+            ? parseInt8
+            : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+      },
+    });
+    // An idle client losing its server (restart, failover) must not crash the process.
+    pool.on('error', () => {});
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    return { db, kind: 'postgres', close: () => db.destroy() };
+  }
+
+  const inMemory = target.dataDir.startsWith('memory://');
+  if (!inMemory && !options.loadDataDir) await mkdir(target.dataDir, { recursive: true });
+  const pglite = await PGlite.create({
+    ...(inMemory || options.loadDataDir ? {} : { dataDir: target.dataDir }),
+    ...(options.loadDataDir ? { loadDataDir: options.loadDataDir } : {}),
+    parsers: { [INT8_OID]: parseInt8 },
+  });
+  await pglite.exec(`set TimeZone = 'UTC'`);
+  const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
+  return { db, kind: 'pglite', close: () => db.destroy() };
+}

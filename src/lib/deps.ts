@@ -1,0 +1,23 @@
+import type { Logger } from 'pino';
+import type { FreeScoutClient } from '../clients/freescout.ts';
+import type { SlackClient } from '../clients/slack.ts';
+import type { Config } from '../config.ts';
+import type { Db } from '../db/database.ts';
+import type { Clock } from './clock.ts';
+
+/** External API clients; each is absent when its configuration is. */
+export interface Clients {
+  slack?: SlackClient;
+  freescout?: FreeScoutClient;
+}
+
+/** What every feature plugin is given by `buildApp`. */
+export interface FeatureDeps {
+  config: Config;
+  db: Db;
+  log: Logger;
+  clock: Clock;
+  clients: Clients;
+  /** Pollers and outbox senders run in the background; tests turn them off and drive them directly. */
+  backgroundJobs: boolean;
+}

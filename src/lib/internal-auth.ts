@@ -1,0 +1,53 @@
+import type { FastifyRequest } from 'fastify';
+import { createRemoteJWKSet, jwtVerify } from 'jose';
+import type { Config } from '../config.ts';
+import { tokenMatches } from './hmac.ts';
+
+/** Routes for operators and the console (CONTRACT §6). */
+const INTERNAL_PATH = /^\/api\/(_internal|internal\/audit|internal\/rbac|console)(\/|\?|$)/i;
+
+export function isInternalPath(url: string): boolean {
+  return INTERNAL_PATH.test(url);
+}
+
+function isLoopback(address: string | undefined): boolean {
+  if (!address) return false;
+  return address === '::1' || /^(::ffff:)?127\./.test(address);
+}
+
+/** The team domain may be given bare (`team.cloudflareaccess.com`) or as a URL (tests use http). */
+function teamOrigin(teamDomain: string): string {
+  const withScheme = /^https?:\/\//i.test(teamDomain) ? teamDomain : `https://${teamDomain}`;
+  return new URL(withScheme).origin;
+}
+
+/**
+ * Decides whether a request may use an internal route: a bearer `INTERNAL_API_TOKEN`, or a
+ * Cloudflare Access JWT verified against the team's JWKS. The origin is reachable without
+ * Cloudflare, so the JWT is verified, never trusted for being present. With neither
+ * configured, only loopback clients pass.
+ */
+export function createInternalAuthorizer(settings: Config['internalAuth']) {
+  const { token, cfAccess } = settings;
+  const cf = cfAccess && {
+    issuer: teamOrigin(cfAccess.teamDomain),
+    audience: cfAccess.audience,
+    keys: createRemoteJWKSet(new URL('/cdn-cgi/access/certs', teamOrigin(cfAccess.teamDomain))),
+  };
+
+  return async function isAuthorized(request: FastifyRequest): Promise<boolean> {
+    if (!token && !cf) return isLoopback(request.socket.remoteAddress);
+    const bearer = /^Bearer\s+(.+)$/i.exec(request.headers.authorization ?? '')?.[1]?.trim();
+    if (token && bearer && tokenMatches(bearer, [token])) return true;
+    const assertion = request.headers['cf-access-jwt-assertion'];
+    if (cf && typeof assertion === 'string' && assertion !== '') {
+      try {
+        await jwtVerify(assertion, cf.keys, { issuer: cf.issuer, audience: cf.audience });
+        return true;
+      } catch (error) {
+        request.log.info({ reason: (error as Error).message }, 'cf access assertion rejected');
+      }
+    }
+    return false;
+  };
+}

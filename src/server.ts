@@ -1,0 +1,37 @@
+import closeWithGrace from 'close-with-grace';
+import { buildApp } from './app.ts';
+import { closeClients, createClients } from './clients/index.ts';
+import { ConfigError, loadConfig, processEnv } from './config.ts';
+import { openDatabase } from './db/database.ts';
+import { migrateToLatest } from './db/migrate.ts';
+import { createLogger } from './lib/logger.ts';
+
+async function start(): Promise<void> {
+  const config = loadConfig(processEnv());
+  const log = createLogger({ level: config.logLevel, secretValues: config.secretValues });
+  const database = await openDatabase(config.database);
+  // The embedded database has no release phase, so it is migrated here; Postgres by `npm run migrate`.
+  if (database.kind === 'pglite') await migrateToLatest(database.db);
+  const clients = createClients(config);
+  const app = await buildApp({ config, db: database.db, log, clients, backgroundJobs: true });
+
+  closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
+    if (err) log.error({ err }, 'shutting down after an uncaught error');
+    else log.info({ signal }, 'shutting down');
+    await app.close();
+    await closeClients(clients);
+    await database.close();
+  });
+
+  await app.listen({ port: config.port, host: config.host });
+  log.info({ database: database.kind }, 'raptor ready');
+}
+
+start().catch((error: unknown) => {
+  if (error instanceof ConfigError) {
+    console.error(error.message);
+  } else {
+    console.error('raptor failed to start:', error instanceof Error ? (error.stack ?? error.message) : error);
+  }
+  process.exit(1);
+});

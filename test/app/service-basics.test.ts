@@ -1,0 +1,92 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.ts';
+import { startTestApp, type TestApp } from '../support/app.ts';
+import { openTestDatabase, type TestDatabase } from '../support/db.ts';
+
+let database: TestDatabase;
+let app: TestApp;
+
+beforeAll(async () => {
+  database = await openTestDatabase();
+  app = await startTestApp({ db: database.db });
+});
+afterAll(async () => {
+  await app.close();
+  await database.close();
+});
+
+describe('health', () => {
+  it('answers /healthz and /readyz when the database is migrated', async () => {
+    expect((await app.app.inject({ url: '/healthz' })).json()).toEqual({ status: 'ok' });
+    const ready = await app.app.inject({ url: '/readyz' });
+    expect(ready.statusCode).toBe(200);
+  });
+});
+
+describe('error shapes', () => {
+  it('answers an unknown route with a JSON 404', async () => {
+    const response = await app.app.inject({ url: '/nope' });
+    expect(response.statusCode).toBe(404);
+    expect(response.json()).toEqual({ error: 'not_found', message: expect.any(String) });
+  });
+
+  it('answers a body over 1 MiB with 413 and a JSON error', async () => {
+    const response = await app.app.inject({
+      method: 'POST',
+      url: '/healthz',
+      headers: { 'content-type': 'application/json' },
+      payload: `{"pad":"${'x'.repeat(1024 * 1024)}"}`,
+    });
+    expect(response.statusCode).toBe(413);
+    expect(response.json()).toMatchObject({ error: 'payload_too_large' });
+  });
+
+  it('echoes a request id on every answer', async () => {
+    const response = await app.app.inject({ url: '/healthz', headers: { 'x-request-id': 'req-123' } });
+    expect(response.headers['x-request-id']).toBe('req-123');
+  });
+});
+
+describe('OpenAPI', () => {
+  it('serves the document at /docs/openapi.json', async () => {
+    const response = await app.app.inject({ url: '/docs/openapi.json' });
+    expect(response.statusCode).toBe(200);
+    const document = response.json();
+    expect(document.openapi).toMatch(/^3\./);
+    expect(Object.keys(document.paths)).toEqual(expect.arrayContaining(['/healthz', '/readyz']));
+  });
+});
+
+describe('configuration', () => {
+  it('names the variable of an invalid value', () => {
+    expect(() => loadConfig({ PORT: 'eighty' })).toThrow(/PORT/);
+    expect(() => loadConfig({ FREESCOUT_API_URL: 'not a url' })).toThrow(/FREESCOUT_API_URL/);
+    expect(() => loadConfig({ FREESCOUT_CACHE_POLL_INTERVAL_SECONDS: '900' })).toThrow(
+      /FREESCOUT_CACHE_POLL_INTERVAL_SECONDS/,
+    );
+  });
+
+  it('reads flags as on only for 1 or true, in any case', () => {
+    for (const on of ['1', 'true', 'TRUE', 'True']) {
+      expect(loadConfig({ FLAG_POSTMARK_DELIVERY_MONITOR: on }).postmark.enabled).toBe(true);
+    }
+    for (const off of ['0', 'yes', 'on', '', undefined]) {
+      expect(loadConfig({ FLAG_POSTMARK_DELIVERY_MONITOR: off }).postmark.enabled).toBe(false);
+    }
+  });
+
+  it('stops the process with one line naming the variable', async () => {
+    const run = promisify(execFile)('npx', ['tsx', 'src/server.ts'], {
+      env: { ...process.env, PORT: 'eighty', DATABASE_URL: '' },
+    });
+    const failure = await run.then(
+      () => undefined,
+      (error: { code: number; stderr: string }) => error,
+    );
+    expect(failure?.code).toBe(1);
+    const lines = failure?.stderr.split('\n').filter((line) => line.trim() && !line.includes('npm warn'));
+    expect(lines).toEqual([expect.stringMatching(/^invalid configuration: PORT: /)]);
+  });
+});

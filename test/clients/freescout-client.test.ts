@@ -1,0 +1,208 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { createFreeScoutClient, type NewConversation } from '../../src/clients/freescout.ts';
+import { UpstreamError } from '../../src/lib/errors.ts';
+import { type FakeFreeScout, type FakeMailbox, startFakeFreeScout } from '../support/fake-freescout.ts';
+
+const API_KEY = 'test-freescout-key';
+
+const investigateTicket: NewConversation = {
+  type: 'email',
+  mailboxId: 2,
+  subject: 'Investigate: payments degraded',
+  customer: { email: 'console@example.test' },
+  threads: [{ type: 'note', text: 'Workflow 1234' }],
+  tags: ['auto:status'],
+};
+
+const cleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  while (cleanups.length > 0) await cleanups.pop()?.();
+});
+
+async function setup(options: { timeoutMs?: number; mailboxes?: FakeMailbox[]; apiKey?: string } = {}) {
+  const fake = await startFakeFreeScout({
+    apiKey: API_KEY,
+    ...(options.mailboxes ? { mailboxes: options.mailboxes } : {}),
+  });
+  const client = createFreeScoutClient({
+    baseUrl: fake.url,
+    apiKey: options.apiKey ?? API_KEY,
+    timeoutMs: options.timeoutMs ?? 2_000,
+  });
+  cleanups.push(
+    () => fake.close(),
+    () => client.close(),
+  );
+  return { fake, client };
+}
+
+async function upstreamErrorFrom(promise: Promise<unknown>): Promise<UpstreamError> {
+  const error = await promise.then(
+    () => undefined,
+    (reason: unknown) => reason,
+  );
+  expect(error).toBeInstanceOf(UpstreamError);
+  return error as UpstreamError;
+}
+
+const requestsTo = (fake: FakeFreeScout, method: string, path: string) =>
+  fake.requests.filter((request) => request.method === method && request.path === path);
+
+describe('FreeScout client', () => {
+  it('sends the API key and asks for JSON', async () => {
+    const { fake, client } = await setup();
+    await client.listMailboxes();
+    const [request] = fake.requests;
+    expect(request?.headers['x-freescout-api-key']).toBe(API_KEY);
+    expect(request?.headers.accept).toBe('application/json');
+  });
+
+  it('reads the new conversation id from the Resource-ID header of an empty 201', async () => {
+    const { fake, client } = await setup();
+    const { id } = await client.createConversation(investigateTicket);
+    expect(fake.state.conversation(id)?.subject).toBe('Investigate: payments degraded');
+    expect(requestsTo(fake, 'POST', '/api/conversations')[0]?.body).toMatchObject({
+      mailboxId: 2,
+      tags: ['auto:status'],
+    });
+  });
+
+  it('follows HAL pages until totalPages to list every mailbox', async () => {
+    const mailboxes = Array.from({ length: 120 }, (_, index) => ({
+      id: index + 1,
+      name: `Mailbox ${index + 1}`,
+      email: `mailbox${index + 1}@example.test`,
+    }));
+    const { fake, client } = await setup({ mailboxes });
+    expect(await client.listMailboxes()).toEqual(mailboxes);
+    expect(fake.requests.map((request) => request.query.page)).toEqual(['1', '2', '3']);
+  });
+
+  it('iterates conversations across pages with the filters on every page', async () => {
+    const { fake, client } = await setup();
+    for (let index = 0; index < 5; index++) fake.state.insertConversation({ mailboxId: 1 });
+    fake.state.insertConversation({ mailboxId: 2 });
+    const ids: number[] = [];
+    for await (const conversation of client.iterateConversations({
+      mailboxId: 1,
+      sortField: 'updatedAt',
+      sortOrder: 'asc',
+      pageSize: 2,
+      updatedSince: new Date('2020-01-01T00:00:00Z'),
+    })) {
+      ids.push(conversation.id);
+    }
+    expect(ids).toEqual([1, 2, 3, 4, 5]);
+    expect(fake.requests).toHaveLength(3);
+    expect(fake.requests[2]?.query).toMatchObject({
+      mailboxId: '1',
+      page: '3',
+      pageSize: '2',
+      updatedSince: '2020-01-01T00:00:00.000Z',
+    });
+  });
+
+  it('fetches a conversation with its threads embedded', async () => {
+    const { fake, client } = await setup();
+    const seeded = fake.state.insertConversation({ tags: ['bug'] });
+    const conversation = await client.getConversation(seeded.id, { embedThreads: true });
+    expect(conversation).toMatchObject({
+      id: seeded.id,
+      status: 'active',
+      _embedded: { threads: [{ type: 'customer' }] },
+    });
+    expect(fake.requests[0]?.query.embed).toBe('threads');
+  });
+
+  it('retries a GET that answered 500 and returns the later success', async () => {
+    const { fake, client } = await setup();
+    fake.state.insertConversation();
+    fake.failNext({ status: 500 }, { method: 'GET', times: 2 });
+    await expect(client.getConversation(1)).resolves.toMatchObject({ id: 1 });
+    expect(fake.requests).toHaveLength(3);
+  });
+
+  it('gives up after two retries and reports the last status', async () => {
+    const { fake, client } = await setup();
+    fake.failNext({ status: 503 }, { times: 5 });
+    const error = await upstreamErrorFrom(client.listMailboxes());
+    expect(error.status).toBe(503);
+    expect(fake.requests).toHaveLength(3);
+  });
+
+  it('waits for Retry-After before retrying a rate-limited GET', async () => {
+    const { fake, client } = await setup();
+    fake.failNext({ status: 429, retryAfter: 1 });
+    const started = Date.now();
+    await client.listMailboxes();
+    expect(Date.now() - started).toBeGreaterThanOrEqual(950);
+    expect(fake.requests).toHaveLength(2);
+  });
+
+  it('retries a PUT whose connection was reset', async () => {
+    const { fake, client } = await setup();
+    fake.state.insertConversation();
+    fake.failNext({ reset: true }, { method: 'PUT' });
+    await client.updateCustomFields(1, [{ id: 7, value: 'https://github.test/o/r/issues/1' }]);
+    expect(fake.state.conversation(1)?.customFields).toEqual([
+      expect.objectContaining({ id: 7, value: 'https://github.test/o/r/issues/1' }),
+    ]);
+    expect(fake.requests).toHaveLength(2);
+  });
+
+  it('never retries a POST that answered 500, and says its outcome is unknown', async () => {
+    const { fake, client } = await setup();
+    fake.failNext({ status: 500 }, { method: 'POST' });
+    const error = await upstreamErrorFrom(client.createConversation(investigateTicket));
+    expect(error.details).toMatchObject({ status: 500, outcomeUnknown: true });
+    expect(fake.requests).toHaveLength(1);
+  });
+
+  it('never retries a note whose connection was reset after FreeScout stored it', async () => {
+    const { fake, client } = await setup();
+    fake.state.insertConversation();
+    fake.failNext({ applyThenReset: true }, { method: 'POST' });
+    const error = await upstreamErrorFrom(client.addNote(1, { text: 'GitHub issue #1 filed' }));
+    expect(error.details.outcomeUnknown).toBe(true);
+    expect(fake.requests).toHaveLength(1);
+    expect(fake.state.conversation(1)?.threads.filter((thread) => thread.type === 'note')).toHaveLength(1);
+  });
+
+  it('times out a POST that gets no answer and says its outcome is unknown', async () => {
+    const { fake, client } = await setup({ timeoutMs: 200 });
+    fake.failNext({ hang: true });
+    const error = await upstreamErrorFrom(client.createConversation(investigateTicket));
+    expect(error.message).toMatch(/timed out after 200 ms/);
+    expect(error.details.outcomeUnknown).toBe(true);
+    expect(fake.requests).toHaveLength(1);
+  });
+
+  it('knows a POST refused at connect cannot have reached FreeScout', async () => {
+    const { fake } = await setup();
+    await fake.close();
+    const client = createFreeScoutClient({ baseUrl: fake.url, apiKey: API_KEY });
+    cleanups.push(() => client.close());
+    const error = await upstreamErrorFrom(client.createConversation(investigateTicket));
+    expect(error.details.outcomeUnknown).toBe(false);
+  });
+
+  it("carries FreeScout's validation error body and does not retry it", async () => {
+    const { fake, client } = await setup();
+    const error = await upstreamErrorFrom(client.createConversation({ ...investigateTicket, subject: '' }));
+    expect(error.details).toMatchObject({
+      status: 400,
+      outcomeUnknown: false,
+      body: { _embedded: { errors: [{ path: 'subject', source: 'body' }] } },
+    });
+    expect(error.message).toContain('answered 400');
+    expect(fake.requests).toHaveLength(1);
+  });
+
+  it('reports a wrong API key as a 401 without retrying', async () => {
+    const { fake, client } = await setup({ apiKey: 'wrong-key' });
+    const error = await upstreamErrorFrom(client.listMailboxes());
+    expect(error.details).toMatchObject({ status: 401, body: { message: 'Invalid API key' } });
+    expect(error.message).not.toContain('wrong-key');
+    expect(fake.requests).toHaveLength(1);
+  });
+});

@@ -1,0 +1,59 @@
+import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { sql } from 'kysely';
+import pg from 'pg';
+import { inject } from 'vitest';
+import { type OpenDatabase, openDatabase } from '../../src/db/database.ts';
+import { migrateToLatest } from '../../src/db/migrate.ts';
+
+export interface TestDatabase extends OpenDatabase {
+  /** Postgres only: the isolated schema, so a second "instance" can open the same data. */
+  schema?: string;
+  /** A second connection to the same data, as another app instance would have. */
+  openAnother(): Promise<OpenDatabase>;
+}
+
+const postgresUrl = process.env.TEST_DATABASE_URL;
+
+/**
+ * A migrated database of its own for one test file: a fresh schema on the shared Postgres
+ * when `TEST_DATABASE_URL` is set, otherwise an embedded PGlite loaded from the run's template.
+ */
+export async function openTestDatabase(): Promise<TestDatabase> {
+  if (postgresUrl) {
+    const schema = `t_${process.pid}_${randomBytes(4).toString('hex')}`;
+    const admin = new pg.Client({ connectionString: postgresUrl });
+    await admin.connect();
+    await admin.query(`create schema ${schema}`);
+    await admin.end();
+    const target = { kind: 'postgres', url: postgresUrl } as const;
+    const database = await openDatabase(target, { searchPath: schema, poolSize: 8 });
+    await migrateToLatest(database.db);
+    return {
+      ...database,
+      schema,
+      openAnother: () => openDatabase(target, { searchPath: schema, poolSize: 8 }),
+      async close() {
+        await database.close();
+        const cleanup = new pg.Client({ connectionString: postgresUrl });
+        await cleanup.connect();
+        await cleanup.query(`drop schema ${schema} cascade`);
+        await cleanup.end();
+      },
+    };
+  }
+  const template = new Blob([await readFile(inject('pgliteTemplatePath'))]);
+  const database = await openDatabase({ kind: 'pglite', dataDir: 'memory://' }, { loadDataDir: template });
+  return {
+    ...database,
+    // One embedded instance is one process's database: a second app instance shares it.
+    openAnother: async () => ({ ...database, close: async () => {} }),
+  };
+}
+
+export const usingPostgres = postgresUrl !== undefined;
+
+/** Empties the given tables between tests. */
+export async function truncate(database: OpenDatabase, ...tables: string[]): Promise<void> {
+  await sql.raw(`truncate ${tables.join(', ')} restart identity cascade`).execute(database.db);
+}
