@@ -12,7 +12,7 @@ async function start(): Promise<void> {
   const database = await openDatabase(config.database);
   // The embedded database has no release phase, so it is migrated here; Postgres by `npm run migrate`.
   if (database.kind === 'pglite') await migrateToLatest(database.db);
-  const clients = createClients(config);
+  const clients = createClients(config, log);
   const app = await buildApp({ config, db: database.db, log, clients, backgroundJobs: true });
 
   closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { FreeScoutClient } from '../clients/freescout.ts';
+import type { GitHubClient } from '../clients/github.ts';
 import type { SlackClient } from '../clients/slack.ts';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/database.ts';
@@ -9,6 +10,7 @@ import type { Clock } from './clock.ts';
 export interface Clients {
   slack?: SlackClient;
   freescout?: FreeScoutClient;
+  github?: GitHubClient;
 }
 
 /** What every feature plugin is given by `buildApp`. */

@@ -39,7 +39,7 @@ export async function startTestApp(options: TestAppOptions): Promise<TestApp> {
     },
   });
   const log = createLogger({ level: config.logLevel, secretValues: config.secretValues }, sink);
-  const clients = options.clients ?? createClients(config);
+  const clients = options.clients ?? createClients(config, log);
   const app = await buildApp({
     config,
     db: options.db,

@@ -1,0 +1,160 @@
+import { createAppAuth } from '@octokit/auth-app';
+import { retry } from '@octokit/plugin-retry';
+import { throttling } from '@octokit/plugin-throttling';
+import { Octokit } from '@octokit/rest';
+import type { Logger } from 'pino';
+import type { Config } from '../config.ts';
+import { UpstreamError } from '../lib/errors.ts';
+
+const RetryingOctokit = Octokit.plugin(retry, throttling);
+
+/** Rate-limit waits longer than this are not slept through: the caller's retry policy takes over. */
+const MAX_RATE_LIMIT_WAIT_SECONDS = 30;
+const REQUEST_TIMEOUT_MS = 15_000;
+
+export interface GitHubIssue {
+  number: number;
+  htmlUrl: string;
+  title: string;
+  body: string | null;
+  state: string;
+  createdAt: string;
+}
+
+export interface GitHubComment {
+  id: number;
+  body: string;
+}
+
+export interface GitHubClient {
+  readonly repo: string;
+  /** Throws when the credentials cannot see the repository. */
+  getRepository(): Promise<{ fullName: string; private: boolean }>;
+  /** Never retried: a repeat could open a second issue. Callers recover by the body's marker. */
+  createIssue(input: { title: string; body: string; labels: string[] }): Promise<GitHubIssue>;
+  /** Issues (not pull requests) carrying `label`, updated since `since`, every page. */
+  listIssuesWithLabel(label: string, since: Date): Promise<GitHubIssue[]>;
+  /** Never retried: a repeat could post a second comment. */
+  createComment(issueNumber: number, body: string): Promise<GitHubComment>;
+  listComments(issueNumber: number): Promise<GitHubComment[]>;
+}
+
+/** Octokit with retries (idempotent requests), rate-limit handling, and PAT or GitHub App auth. */
+export function createGitHubClient(settings: Config['github'], log?: Logger): GitHubClient | undefined {
+  const { repo } = settings;
+  if (!repo || !(settings.token || settings.app)) return undefined;
+  const [owner = '', name = ''] = repo.split('/');
+  const octokit = new RetryingOctokit({
+    baseUrl: settings.apiUrl,
+    ...(settings.app ? { authStrategy: createAppAuth, auth: { ...settings.app } } : { auth: settings.token }),
+    request: { timeout: REQUEST_TIMEOUT_MS },
+    // Octokit logs failed requests to the console by default; ours go through pino, without bodies.
+    log: {
+      debug: () => {},
+      info: () => {},
+      warn: (message: string) => log?.warn({ client: 'github' }, message),
+      error: (message: string) => log?.warn({ client: 'github' }, message),
+    },
+    retry: { doNotRetry: [400, 401, 403, 404, 410, 422, 451] },
+    throttle: {
+      onRateLimit: (retryAfter: number, _options: unknown, _octokit: unknown, retryCount: number) =>
+        retryCount < 2 && retryAfter <= MAX_RATE_LIMIT_WAIT_SECONDS,
+      onSecondaryRateLimit: (retryAfter: number, _options: unknown, _octokit: unknown, retryCount: number) =>
+        retryCount < 2 && retryAfter <= MAX_RATE_LIMIT_WAIT_SECONDS,
+    },
+  });
+  const noRetry = { request: { retries: 0 } };
+
+  async function call<T>(label: string, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (error) {
+      throw toUpstreamError(label, error);
+    }
+  }
+
+  const toIssue = (issue: {
+    number: number;
+    html_url: string;
+    title: string;
+    body?: string | null;
+    state: string;
+    created_at: string;
+  }): GitHubIssue => ({
+    number: issue.number,
+    htmlUrl: issue.html_url,
+    title: issue.title,
+    body: issue.body ?? null,
+    state: issue.state,
+    createdAt: issue.created_at,
+  });
+
+  return {
+    repo,
+    getRepository: () =>
+      call('GitHub GET repository', async () => {
+        const { data } = await octokit.rest.repos.get({ owner, repo: name });
+        return { fullName: data.full_name, private: data.private };
+      }),
+
+    createIssue: (input) =>
+      call('GitHub create issue', async () => {
+        const { data } = await octokit.rest.issues.create({ owner, repo: name, ...input, ...noRetry });
+        return toIssue(data);
+      }),
+
+    listIssuesWithLabel: (label, since) =>
+      call('GitHub list issues', async () => {
+        const issues = await octokit.paginate(octokit.rest.issues.listForRepo, {
+          owner,
+          repo: name,
+          labels: label,
+          state: 'all',
+          since: since.toISOString(),
+          per_page: 100,
+        });
+        return issues.filter((issue) => !issue.pull_request).map(toIssue);
+      }),
+
+    createComment: (issueNumber, body) =>
+      call('GitHub create comment', async () => {
+        const { data } = await octokit.rest.issues.createComment({
+          owner,
+          repo: name,
+          issue_number: issueNumber,
+          body,
+          ...noRetry,
+        });
+        return { id: data.id, body: data.body ?? '' };
+      }),
+
+    listComments: (issueNumber) =>
+      call('GitHub list comments', async () => {
+        const comments = await octokit.paginate(octokit.rest.issues.listComments, {
+          owner,
+          repo: name,
+          issue_number: issueNumber,
+          per_page: 100,
+        });
+        return comments.map((comment) => ({ id: comment.id, body: comment.body ?? '' }));
+      }),
+  };
+}
+
+function toUpstreamError(label: string, error: unknown): UpstreamError {
+  const status =
+    typeof error === 'object' && error !== null && 'status' in error ? Number(error.status) : undefined;
+  const headers =
+    typeof error === 'object' && error !== null && 'response' in error
+      ? (error.response as { headers?: Record<string, string> } | undefined)?.headers
+      : undefined;
+  const retryAfter = Number(headers?.['retry-after']);
+  const message = error instanceof Error ? error.message : String(error);
+  return new UpstreamError('github', `${label} failed${status ? ` (${status})` : ''}: ${message}`, {
+    ...(status ? { status } : {}),
+    ...(Number.isFinite(retryAfter) ? { retryAfterSeconds: retryAfter } : {}),
+    // A POST that failed without an answer, or with a 5xx, may still have taken effect.
+    outcomeUnknown: status === undefined || status >= 500,
+    cause: error,
+  });
+}
