@@ -3,7 +3,7 @@ import { sql } from 'kysely';
 import type { Db } from '../db/database.ts';
 
 /** Identifies this process as a lease holder. */
-export const INSTANCE_ID = randomUUID();
+export const INSTANCE_ID: string = randomUUID();
 
 /**
  * Takes or renews the named lease for `ttlMs`; true when this instance holds it. A lease row

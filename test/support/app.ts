@@ -24,6 +24,7 @@ export interface TestAppOptions {
   env?: Record<string, string | undefined>;
   clock?: Clock;
   clients?: Clients;
+  backgroundJobs?: boolean;
   /** Listen on a loopback port, for tests that need real sockets. */
   listen?: boolean;
 }
@@ -45,6 +46,7 @@ export async function startTestApp(options: TestAppOptions): Promise<TestApp> {
     db: options.db,
     log,
     clients,
+    backgroundJobs: options.backgroundJobs ?? false,
     ...(options.clock ? { clock: options.clock } : {}),
   });
   let url = '';

@@ -1,0 +1,103 @@
+import type { FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import type { CachedTicketStatus } from '../../db/schema.ts';
+import { httpError } from '../../lib/errors.ts';
+import { verifySignature } from '../../lib/hmac.ts';
+import { parseJsonBody } from '../../lib/raw-body.ts';
+
+/** The seed design's event names, as FreeScout's module calls them. */
+const EVENT_ALIASES: Record<string, string> = {
+  'conversation.created': 'convo.created',
+  'conversation.status_changed': 'convo.status',
+};
+const DELETE_EVENTS = new Set(['convo.deleted', 'convo.deleted_forever']);
+
+export interface SignedDelivery {
+  event: string | undefined;
+  body: unknown;
+}
+
+/**
+ * The shared gate of both FreeScout webhooks: secret configured, signature valid over the raw
+ * bytes (checked before anything is parsed), then JSON.
+ */
+export function readSignedDelivery(request: FastifyRequest, secrets: readonly string[]): SignedDelivery {
+  if (secrets.length === 0) throw httpError(503, 'not_configured', 'the webhook secret is not configured');
+  const raw = request.rawBody;
+  const signature = request.headers['x-freescout-signature'];
+  if (!raw || !verifySignature(raw, typeof signature === 'string' ? signature : undefined, secrets)) {
+    throw httpError(401, 'invalid_signature', 'missing or invalid X-FreeScout-Signature');
+  }
+  const event = request.headers['x-freescout-event'];
+  return {
+    event: typeof event === 'string' ? event.trim().toLowerCase() : undefined,
+    body: parseJsonBody(raw),
+  };
+}
+
+const conversationSchema = z.object({
+  id: z.number().int().positive(),
+  status: z.enum(['active', 'pending', 'closed', 'spam']),
+  state: z.string().optional(),
+  updatedAt: z.iso.datetime({ offset: true }).optional(),
+});
+
+// A delete may carry the whole conversation or only its id (Help Scout style).
+const deletedConversationSchema = z.object({
+  id: z.number().int().positive(),
+  updatedAt: z.iso.datetime({ offset: true }).optional(),
+});
+
+/** What a delivery says about one ticket. */
+export interface TicketSnapshot {
+  ticketId: number;
+  status: CachedTicketStatus;
+  /** FreeScout's `updatedAt`; undefined when the delivery carries none (an id-only delete). */
+  updatedAt: Date | undefined;
+}
+
+export type FreescoutEvent =
+  | { kind: 'ignored'; event: string | undefined }
+  | { kind: 'ticket'; snapshot: TicketSnapshot };
+
+/**
+ * Reads a delivery as a ticket snapshot. Customer and unknown events are ignored (the
+ * subscription may be broad); every `convo.*` event carries the conversation.
+ */
+export function interpretDelivery(delivery: SignedDelivery): FreescoutEvent {
+  const event = delivery.event ? (EVENT_ALIASES[delivery.event] ?? delivery.event) : undefined;
+  if (event !== undefined && !event.startsWith('convo.')) return { kind: 'ignored', event };
+
+  if (event !== undefined && DELETE_EVENTS.has(event)) {
+    const deleted = parsePayload(deletedConversationSchema, delivery.body);
+    return { kind: 'ticket', snapshot: snapshotOf(deleted.id, 'deleted', deleted.updatedAt) };
+  }
+  const conversation = parsePayload(conversationSchema, delivery.body);
+  const status = conversation.state === 'deleted' ? 'deleted' : conversation.status;
+  return {
+    kind: 'ticket',
+    snapshot: snapshotOf(conversation.id, status, conversation.updatedAt),
+  };
+}
+
+function snapshotOf(
+  ticketId: number,
+  status: CachedTicketStatus,
+  updatedAt: string | undefined,
+): TicketSnapshot {
+  return { ticketId, status, updatedAt: updatedAt ? new Date(updatedAt) : undefined };
+}
+
+function parsePayload<T>(schema: z.ZodType<T>, body: unknown): T {
+  const parsed = schema.safeParse(body);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = issue?.path.length ? issue.path.join('.') : 'body';
+    throw httpError(
+      400,
+      'invalid_payload',
+      `not a FreeScout conversation: ${where}: ${issue?.message ?? 'invalid'}`,
+    );
+  }
+  return parsed.data;
+}

@@ -1,0 +1,136 @@
+import type { Kysely } from 'kysely';
+import type { Logger } from 'pino';
+import type { FreeScoutClient, FreeScoutConversation } from '../../clients/freescout.ts';
+import type { CachedTicketStatus, Database } from '../../db/schema.ts';
+import type { Clock } from '../../lib/clock.ts';
+import { UpstreamError } from '../../lib/errors.ts';
+import { acquireLease } from '../../lib/lease.ts';
+import { refreshTicketCache } from './cache.ts';
+import type { TicketSnapshot } from './delivery.ts';
+
+export const POLL_LEASE_NAME = 'freescout-cache-poll';
+const CURSOR_NAME = 'conversations';
+/** FreeScout stamps to the second: re-read a margin behind the cursor so same-second changes are not missed. */
+const CURSOR_OVERLAP_MS = 60_000;
+const PAGE_SIZE = 100;
+const REVALIDATE_BATCH = 100;
+
+export interface PollDeps {
+  db: Kysely<Database>;
+  freescout: FreeScoutClient;
+  clock: Clock;
+  log: Logger;
+  ttlSeconds: number;
+  intervalSeconds: number;
+  /** Identifies the instance for the lease; defaults to this process. */
+  holder?: string;
+}
+
+export interface PollResult {
+  /** False when another instance holds the poll lease. */
+  polled: boolean;
+  refreshed: number;
+  revalidated: number;
+}
+
+/**
+ * One poll cycle, on at most one instance: pages through conversations changed since the
+ * stored cursor (minus an overlap), then re-validates open tickets whose rows near
+ * `ttl_expires`, so a ticket that simply did not change stays cached.
+ */
+export async function pollFreescoutChanges(deps: PollDeps): Promise<PollResult> {
+  const { db, clock } = deps;
+  const leaseMs = Math.max(deps.intervalSeconds * 2, 60) * 1000;
+  const held = await acquireLease(
+    db,
+    POLL_LEASE_NAME,
+    leaseMs,
+    clock.now(),
+    ...(deps.holder ? [deps.holder] : []),
+  );
+  if (!held) return { polled: false, refreshed: 0, revalidated: 0 };
+
+  const cursor = await db
+    .selectFrom('freescout_poll_cursor')
+    .select('updated_since')
+    .where('name', '=', CURSOR_NAME)
+    .executeTakeFirst();
+  const since = cursor
+    ? new Date(new Date(cursor.updated_since).getTime() - CURSOR_OVERLAP_MS)
+    : new Date(clock.now().getTime() - deps.ttlSeconds * 1000);
+
+  let refreshed = 0;
+  let newest = cursor ? new Date(cursor.updated_since) : since;
+  const pages = deps.freescout.iterateConversations({
+    updatedSince: since,
+    sortField: 'updatedAt',
+    sortOrder: 'asc',
+    pageSize: PAGE_SIZE,
+  });
+  for await (const conversation of pages) {
+    const snapshot = snapshotOf(conversation);
+    if (!snapshot) {
+      deps.log.warn(
+        { ticket_id: conversation.id, status: conversation.status },
+        'unknown FreeScout status skipped',
+      );
+      continue;
+    }
+    if (await write(deps, snapshot)) refreshed++;
+    if (snapshot.updatedAt && snapshot.updatedAt > newest) newest = snapshot.updatedAt;
+  }
+  await db
+    .insertInto('freescout_poll_cursor')
+    .values({ name: CURSOR_NAME, updated_since: newest })
+    .onConflict((conflict) => conflict.column('name').doUpdateSet({ updated_since: newest }))
+    .execute();
+
+  const revalidated = await revalidateExpiringTickets(deps);
+  return { polled: true, refreshed, revalidated };
+}
+
+async function revalidateExpiringTickets(deps: PollDeps): Promise<number> {
+  const now = deps.clock.now();
+  const horizon = new Date(now.getTime() + deps.intervalSeconds * 3 * 1000);
+  const expiring = await deps.db
+    .selectFrom('freescout_ticket_cache')
+    .select('ticket_id')
+    .where('status', 'in', ['active', 'pending'])
+    .where('ttl_expires', '<', horizon)
+    .orderBy('ttl_expires')
+    .limit(REVALIDATE_BATCH)
+    .execute();
+  let revalidated = 0;
+  for (const { ticket_id } of expiring) {
+    try {
+      const snapshot = snapshotOf(await deps.freescout.getConversation(ticket_id));
+      if (snapshot) await write(deps, snapshot);
+    } catch (error) {
+      if (!(error instanceof UpstreamError && error.status === 404)) throw error;
+      await write(deps, { ticketId: ticket_id, status: 'deleted', updatedAt: undefined });
+    }
+    revalidated++;
+  }
+  return revalidated;
+}
+
+function write(deps: PollDeps, snapshot: TicketSnapshot) {
+  return refreshTicketCache(deps.db, snapshot, {
+    now: deps.clock.now(),
+    ttlSeconds: deps.ttlSeconds,
+    source: 'poll',
+    confirm: true,
+  });
+}
+
+const KNOWN_STATUSES = new Set<string>(['active', 'pending', 'closed', 'spam']);
+
+function snapshotOf(conversation: FreeScoutConversation): TicketSnapshot | undefined {
+  if (conversation.state !== 'deleted' && !KNOWN_STATUSES.has(conversation.status)) return undefined;
+  const status = (conversation.state === 'deleted' ? 'deleted' : conversation.status) as CachedTicketStatus;
+  return {
+    ticketId: conversation.id,
+    status,
+    updatedAt: conversation.updatedAt ? new Date(conversation.updatedAt) : undefined,
+  };
+}

@@ -1,0 +1,266 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { type BackgroundJob, runEvery } from '../../lib/background.ts';
+import type { FeatureDeps } from '../../lib/deps.ts';
+import { requireFeature } from '../../lib/flags.ts';
+import { releaseLease } from '../../lib/lease.ts';
+import { recordOperatorInteraction } from './audit.ts';
+import { refreshTicketCache } from './cache.ts';
+import { interpretDelivery, readSignedDelivery } from './delivery.ts';
+import { deliverSecurityNotifications } from './notifications.ts';
+import { POLL_LEASE_NAME, pollFreescoutChanges } from './poller.ts';
+import {
+  type AccessGrant,
+  applyRbacDelivery,
+  createAccessGrant,
+  isGrantActive,
+  listAccessGrants,
+} from './rbac.ts';
+
+const NOTIFICATION_RETRY_INTERVAL_MS = 15_000;
+
+const errorSchema = z.object({ error: z.string(), message: z.string() });
+const webhookReplySchema = z.object({
+  ok: z.literal(true),
+  ignored: z.boolean().optional(),
+  ticket_id: z.number().optional(),
+  status: z.string().optional(),
+  updated: z.boolean().optional(),
+  revoked: z.number().optional(),
+});
+const webhookSchema = (description: string) => ({
+  description: `${description} Signed with X-FreeScout-Signature (base64 HMAC-SHA1, or HMAC-SHA256 hex/base64) over the raw body; event in X-FreeScout-Event.`,
+  response: {
+    200: webhookReplySchema,
+    400: errorSchema,
+    401: errorSchema,
+    404: errorSchema,
+    503: errorSchema,
+  },
+});
+
+const interactionSchema = z.object({
+  operator_id: z.string().trim().min(1).max(200),
+  ticket_id: z.number().int().positive(),
+  action: z.string().trim().min(1).max(200),
+  resource: z.string().max(500).optional(),
+});
+
+const grantInputSchema = z.object({
+  operator_id: z.string().trim().min(1).max(200),
+  ticket_id: z.number().int().positive(),
+  scope: z.string().trim().min(1).max(200),
+  expires_at: z.iso.datetime({ offset: true }).optional(),
+});
+
+const grantSchema = z.object({
+  id: z.number(),
+  operator_id: z.string(),
+  ticket_id: z.number(),
+  scope: z.string(),
+  granted_at: z.string(),
+  expires_at: z.string().nullable(),
+  revoked_at: z.string().nullable(),
+  revoke_reason: z.string().nullable(),
+  active: z.boolean(),
+});
+
+const grantQuerySchema = z.object({
+  operator_id: z.string().min(1).optional(),
+  active: z.enum(['true', 'false']).optional(),
+});
+
+const iso = (value: Date | string | null) => (value === null ? null : new Date(value).toISOString());
+
+export const freescoutWebhookRoutes: FastifyPluginAsync<FeatureDeps> = async (base, deps) => {
+  const app = base.withTypeProvider<ZodTypeProvider>();
+  const { config, db, clock, log } = deps;
+  const settings = config.freescoutWebhooks;
+  const auditEnabled = requireFeature(settings.auditEnabled, 'FLAG_FREESCOUT_WEBHOOK_RECEIVE');
+  const rbacEnabled = requireFeature(settings.rbacEnabled, 'FLAG_FREESCOUT_RBAC_REVOKE');
+  const ticketUrl = config.freescout.publicUrl
+    ? (ticketId: number) => `${config.freescout.publicUrl}/conversation/${ticketId}`
+    : undefined;
+
+  const notificationDeps = {
+    db,
+    slack: deps.clients.slack,
+    channel: config.slack.operatorChannel,
+    clock,
+    log,
+  };
+  let sending: Promise<unknown> = Promise.resolve();
+  /** Sends right after the commit instead of waiting for the retry loop; never blocks the reply. */
+  const sendNotificationsNow = () => {
+    sending = sending
+      .then(() => deliverSecurityNotifications(notificationDeps))
+      .catch((error: unknown) => {
+        log.error({ err: error }, 'security notification send failed');
+      });
+  };
+
+  app.post(
+    '/api/internal/freescout-webhook/audit',
+    {
+      config: { rawBody: true },
+      onRequest: auditEnabled,
+      schema: webhookSchema('Keeps freescout_ticket_cache current.'),
+    },
+    async (request) => {
+      const event = interpretDelivery(readSignedDelivery(request, settings.auditSecrets));
+      if (event.kind === 'ignored') return { ok: true as const, ignored: true };
+      const { snapshot } = event;
+      const updated = await refreshTicketCache(db, snapshot, {
+        now: clock.now(),
+        ttlSeconds: settings.cacheTtlSeconds,
+        source: 'webhook',
+      });
+      request.log.info(
+        { freescout_audit: true, ticket_id: snapshot.ticketId, status: snapshot.status, updated },
+        'freescout_audit',
+      );
+      return { ok: true as const, ticket_id: snapshot.ticketId, status: snapshot.status, updated };
+    },
+  );
+
+  app.post(
+    '/api/internal/freescout-webhook/rbac',
+    {
+      config: { rawBody: true },
+      onRequest: rbacEnabled,
+      schema: webhookSchema('Revokes access grants when a ticket closes.'),
+    },
+    async (request) => {
+      const event = interpretDelivery(readSignedDelivery(request, settings.rbacSecrets));
+      if (event.kind === 'ignored') return { ok: true as const, ignored: true };
+      const { revoked } = await applyRbacDelivery(db, event.snapshot, {
+        now: clock.now(),
+        ttlSeconds: settings.cacheTtlSeconds,
+      });
+      if (revoked > 0)
+        request.log.info(
+          { freescout_rbac: true, ticket_id: event.snapshot.ticketId, revoked },
+          'grants revoked',
+        );
+      return { ok: true as const, revoked };
+    },
+  );
+
+  app.post(
+    '/api/internal/audit/operator-interactions',
+    {
+      onRequest: auditEnabled,
+      schema: {
+        description:
+          'Records an operator_interaction audit event; path B also notifies the operator on Slack.',
+        body: interactionSchema,
+        response: {
+          201: z.object({ id: z.number(), ticket_state_at_read: z.string(), path: z.enum(['A', 'B']) }),
+          400: errorSchema,
+          404: errorSchema,
+        },
+      },
+    },
+    async (request, reply) => {
+      const recorded = await recordOperatorInteraction(
+        { db, now: clock.now(), ...(ticketUrl ? { ticketUrl } : {}) },
+        request.body,
+      );
+      if (recorded.path === 'B') sendNotificationsNow();
+      return reply.code(201).send(recorded);
+    },
+  );
+
+  const grantReply = (grant: AccessGrant) => ({
+    id: grant.id,
+    operator_id: grant.operator_id,
+    ticket_id: grant.ticket_id,
+    scope: grant.scope,
+    granted_at: new Date(grant.granted_at).toISOString(),
+    expires_at: iso(grant.expires_at),
+    revoked_at: iso(grant.revoked_at),
+    revoke_reason: grant.revoke_reason,
+    active: isGrantActive(grant, clock.now()),
+  });
+
+  app.post(
+    '/api/internal/rbac/grants',
+    {
+      onRequest: rbacEnabled,
+      schema: {
+        description: "Grants an operator temporary access tied to an open ticket (409 when it isn't open).",
+        body: grantInputSchema,
+        response: { 201: grantSchema, 400: errorSchema, 404: errorSchema, 409: errorSchema },
+      },
+    },
+    async (request, reply) => {
+      const { expires_at, ...input } = request.body;
+      const grant = await createAccessGrant(db, clock.now(), {
+        ...input,
+        expires_at: expires_at === undefined ? undefined : new Date(expires_at),
+      });
+      return reply.code(201).send(grantReply(grant));
+    },
+  );
+
+  app.get(
+    '/api/internal/rbac/grants',
+    {
+      onRequest: rbacEnabled,
+      schema: {
+        description: 'Lists access grants, newest first.',
+        querystring: grantQuerySchema,
+        response: { 200: z.object({ grants: z.array(grantSchema) }), 400: errorSchema, 404: errorSchema },
+      },
+    },
+    async (request) => {
+      const { operator_id, active } = request.query;
+      const grants = await listAccessGrants(db, clock.now(), {
+        operator_id,
+        active: active === undefined ? undefined : active === 'true',
+      });
+      return { grants: grants.map(grantReply) };
+    },
+  );
+
+  const jobs: BackgroundJob[] = [];
+  if (deps.backgroundJobs && (settings.auditEnabled || settings.rbacEnabled)) {
+    jobs.push(
+      runEvery(
+        'security-notifications',
+        NOTIFICATION_RETRY_INTERVAL_MS,
+        () => deliverSecurityNotifications(notificationDeps),
+        log,
+      ),
+    );
+  }
+  const { freescout } = deps.clients;
+  if (deps.backgroundJobs && settings.pollEnabled && freescout) {
+    const pollDeps = {
+      db,
+      freescout,
+      clock,
+      log,
+      ttlSeconds: settings.cacheTtlSeconds,
+      intervalSeconds: settings.pollIntervalSeconds,
+    };
+    jobs.push(
+      runEvery(
+        'freescout-cache-poll',
+        settings.pollIntervalSeconds * 1000,
+        () => pollFreescoutChanges(pollDeps),
+        log,
+      ),
+    );
+  } else if (deps.backgroundJobs && settings.pollEnabled) {
+    log.warn(
+      'FLAG_FREESCOUT_CACHE_POLL is on but FREESCOUT_API_URL / FREESCOUT_API_KEY are not set: not polling',
+    );
+  }
+  app.addHook('onClose', async () => {
+    await Promise.all(jobs.map((job) => job.stop()));
+    await sending;
+    if (settings.pollEnabled) await releaseLease(db, POLL_LEASE_NAME).catch(() => {});
+  });
+};
