@@ -1,0 +1,186 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createFreeScoutClient, type FreeScoutClient } from '../../src/clients/freescout.ts';
+import { type PollDeps, pollFreescoutChanges } from '../../src/features/freescout-webhooks/poller.ts';
+import { manualClock, startTestApp, type TestApp } from '../support/app.ts';
+import { openTestDatabase, type TestDatabase, truncate } from '../support/db.ts';
+import { type FakeFreeScout, startFakeFreeScout } from '../support/fake-freescout.ts';
+import { conversationPayload, freescoutDelivery } from '../support/freescout-delivery.ts';
+
+const SECRET = 'audit-secret-poll';
+const TTL_SECONDS = 3600;
+const INTERVAL_SECONDS = 60;
+
+let database: TestDatabase;
+let freescout: FakeFreeScout;
+let client: FreeScoutClient;
+let app: TestApp;
+const clock = manualClock(new Date('2026-11-24T12:00:00Z'));
+
+beforeAll(async () => {
+  database = await openTestDatabase();
+  freescout = await startFakeFreeScout({ apiKey: 'fs-key', clock });
+  client = createFreeScoutClient({ baseUrl: freescout.url, apiKey: 'fs-key' });
+  app = await startTestApp({
+    db: database.db,
+    clock,
+    env: {
+      FLAG_FREESCOUT_WEBHOOK_RECEIVE: '1',
+      FREESCOUT_AUDIT_WEBHOOK_SECRET: SECRET,
+      FREESCOUT_CACHE_TTL_SECONDS: String(TTL_SECONDS),
+    },
+  });
+});
+afterAll(async () => {
+  await app.close();
+  await client.close();
+  await freescout.close();
+  await database.close();
+});
+beforeEach(async () => {
+  await truncate(database, 'freescout_ticket_cache', 'freescout_poll_cursor', 'job_lease');
+  freescout.requests.length = 0;
+});
+
+const deps = (holder = 'instance-a'): PollDeps => ({
+  db: database.db,
+  freescout: client,
+  clock,
+  log: app.app.log,
+  ttlSeconds: TTL_SECONDS,
+  intervalSeconds: INTERVAL_SECONDS,
+  holder,
+});
+
+const cached = async (ticketId: number) =>
+  database.db
+    .selectFrom('freescout_ticket_cache')
+    .selectAll()
+    .where('ticket_id', '=', ticketId)
+    .executeTakeFirst();
+
+/** One poll interval later: the previous holder's lease has not lapsed, so the same instance polls. */
+async function nextInterval(holder = 'instance-a') {
+  clock.advance(INTERVAL_SECONDS * 1000);
+  return pollFreescoutChanges(deps(holder));
+}
+
+describe('healing missed webhooks', () => {
+  it('caches a status change whose webhook never arrived, within one interval', async () => {
+    const conversation = freescout.state.insertConversation({ status: 'active' });
+    await pollFreescoutChanges(deps());
+    expect((await cached(conversation.id))?.status).toBe('active');
+
+    clock.advance(5_000);
+    freescout.state.setStatus(conversation.id, 'closed');
+    const result = await nextInterval();
+    expect(result).toMatchObject({ polled: true });
+    const row = await cached(conversation.id);
+    expect(row).toMatchObject({ status: 'closed', source: 'poll' });
+    expect(new Date(row?.updated_at ?? 0).toISOString()).toBe(
+      new Date(freescout.state.conversation(conversation.id)?.updatedAt ?? '').toISOString(),
+    );
+  });
+
+  it('follows every page of a large change set', async () => {
+    const ids = Array.from(
+      { length: 230 },
+      () => freescout.state.insertConversation({ status: 'pending' }).id,
+    );
+    await pollFreescoutChanges(deps());
+    const rows = await database.db.selectFrom('freescout_ticket_cache').select('ticket_id').execute();
+    expect(rows.map((row) => row.ticket_id).sort((a, b) => a - b)).toEqual(expect.arrayContaining(ids));
+    const pages = freescout.requests
+      .filter((request) => request.path === '/api/conversations')
+      .map((request) => request.query.page);
+    expect(pages).toEqual(['1', '2', '3']);
+  });
+
+  it('keeps a persisted cursor and re-reads an overlap behind it, so same-second changes are not missed', async () => {
+    freescout.state.insertConversation({ status: 'active' });
+    await pollFreescoutChanges(deps());
+    const cursor = await database.db
+      .selectFrom('freescout_poll_cursor')
+      .selectAll()
+      .executeTakeFirstOrThrow();
+    const newest = Math.max(
+      ...freescout.state.conversations().map((conversation) => Date.parse(conversation.updatedAt)),
+    );
+    expect(new Date(cursor.updated_since).getTime()).toBe(newest);
+    freescout.requests.length = 0;
+    await nextInterval();
+    const since = freescout.requests.find((request) => request.path === '/api/conversations')?.query
+      .updatedSince;
+    expect(Date.parse(since ?? '')).toBeLessThan(newest);
+  });
+
+  it('never regresses a newer row written by a webhook', async () => {
+    const conversation = freescout.state.insertConversation({ status: 'active' });
+    const newer = conversationPayload({
+      id: conversation.id,
+      status: 'closed',
+      updatedAt: '2026-11-24T13:00:00Z',
+    });
+    const { payload, headers } = freescoutDelivery(newer, { secret: SECRET, event: 'convo.status' });
+    expect(
+      (
+        await app.app.inject({
+          method: 'POST',
+          url: '/api/internal/freescout-webhook/audit',
+          payload,
+          headers,
+        })
+      ).statusCode,
+    ).toBe(200);
+    await pollFreescoutChanges(deps());
+    expect((await cached(conversation.id))?.status).toBe('closed');
+  });
+});
+
+describe('one poller at a time', () => {
+  it('lets only the lease holder poll, whatever the number of instances', async () => {
+    const results = await Promise.all(
+      ['a', 'b', 'c', 'd'].map((holder) => pollFreescoutChanges(deps(holder))),
+    );
+    expect(results.filter((result) => result.polled)).toHaveLength(1);
+  });
+
+  it('hands over when the holder stops renewing its lease', async () => {
+    expect((await pollFreescoutChanges(deps('a'))).polled).toBe(true);
+    expect((await pollFreescoutChanges(deps('b'))).polled).toBe(false);
+    clock.advance(INTERVAL_SECONDS * 2 * 1000 + 1);
+    expect((await pollFreescoutChanges(deps('b'))).polled).toBe(true);
+  });
+});
+
+describe('re-validating open tickets before they expire', () => {
+  it('keeps an unchanged open ticket cached past its first ttl', async () => {
+    const conversation = freescout.state.insertConversation({ status: 'active' });
+    await pollFreescoutChanges(deps());
+    const first = await cached(conversation.id);
+
+    for (let elapsed = 0; elapsed < TTL_SECONDS * 2; elapsed += INTERVAL_SECONDS) await nextInterval();
+
+    const later = await cached(conversation.id);
+    expect(later?.status).toBe('active');
+    expect(new Date(later?.ttl_expires ?? 0).getTime()).toBeGreaterThan(clock.now().getTime());
+    expect(new Date(later?.ttl_expires ?? 0).getTime()).toBeGreaterThan(
+      new Date(first?.ttl_expires ?? 0).getTime(),
+    );
+  });
+
+  it('marks a ticket FreeScout no longer has as deleted', async () => {
+    await database.db
+      .insertInto('freescout_ticket_cache')
+      .values({
+        ticket_id: 777,
+        status: 'active',
+        updated_at: clock.now(),
+        ttl_expires: new Date(clock.now().getTime() + 30_000),
+        refreshed_at: clock.now(),
+        source: 'webhook',
+      })
+      .execute();
+    await pollFreescoutChanges(deps());
+    expect((await cached(777))?.status).toBe('deleted');
+  });
+});
