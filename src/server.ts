@@ -10,8 +10,13 @@ async function start(): Promise<void> {
   const config = loadConfig(processEnv());
   const log = createLogger({ level: config.logLevel, secretValues: config.secretValues });
   const database = await openDatabase(config.database);
-  // The embedded database has no release phase, so it is migrated here; Postgres by `npm run migrate`.
-  if (database.kind === 'pglite') await migrateToLatest(database.db);
+  // The release phase (`npm run migrate`) migrates Postgres; doing it here too makes a bare
+  // `npm start` work on a fresh database. kysely's migration lock serialises instances. On
+  // Postgres a failure is not fatal: /readyz answers 503 until the database is migrated.
+  await migrateToLatest(database.db).catch((error: unknown) => {
+    if (database.kind === 'pglite') throw error;
+    log.error({ err: error }, 'migrations failed at start; /readyz stays 503 until they are applied');
+  });
   const clients = createClients(config, log);
   const app = await buildApp({ config, db: database.db, log, clients, backgroundJobs: true });
 

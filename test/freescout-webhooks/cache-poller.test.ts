@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createFreeScoutClient, type FreeScoutClient } from '../../src/clients/freescout.ts';
 import { type PollDeps, pollFreescoutChanges } from '../../src/features/freescout-webhooks/poller.ts';
 import { manualClock, startTestApp, type TestApp } from '../support/app.ts';
@@ -182,5 +182,40 @@ describe('re-validating open tickets before they expire', () => {
       .execute();
     await pollFreescoutChanges(deps());
     expect((await cached(777))?.status).toBe('deleted');
+  });
+});
+
+describe('the running service', () => {
+  it('heals a missed webhook within one poll interval', async () => {
+    const live = await openTestDatabase();
+    const fake = await startFakeFreeScout({ apiKey: 'fs-key' });
+    const conversation = fake.state.insertConversation({ status: 'active' });
+    const service = await startTestApp({
+      db: live.db,
+      backgroundJobs: true,
+      env: {
+        FLAG_FREESCOUT_CACHE_POLL: '1',
+        FREESCOUT_CACHE_POLL_INTERVAL_SECONDS: '1',
+        FREESCOUT_API_URL: fake.url,
+        FREESCOUT_API_KEY: 'fs-key',
+      },
+    });
+    const status = async () =>
+      (
+        await live.db
+          .selectFrom('freescout_ticket_cache')
+          .select('status')
+          .where('ticket_id', '=', conversation.id)
+          .executeTakeFirst()
+      )?.status;
+    try {
+      await vi.waitFor(async () => expect(await status()).toBe('active'), { timeout: 5_000, interval: 100 });
+      fake.state.setStatus(conversation.id, 'closed');
+      await vi.waitFor(async () => expect(await status()).toBe('closed'), { timeout: 5_000, interval: 100 });
+    } finally {
+      await service.close();
+      await fake.close();
+      await live.close();
+    }
   });
 });
