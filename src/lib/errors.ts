@@ -45,10 +45,11 @@ const CONNECTION_ERROR_CODES = new Set([
   'EPIPE',
   'EAI_AGAIN',
 ]);
-// SQLSTATE 08xxx: connection exceptions; 57P0x: server shutting down or restarting; 53300: too many connections.
-const UNAVAILABLE_SQLSTATE = /^(08...|57P0[1-3]|53300)$/;
+// SQLSTATE 08xxx: connection exceptions; 57P0x: server shutting down or restarting; 53300: too many
+// connections; 40001/40P01: serialization failure or deadlock, which a retry resolves.
+const UNAVAILABLE_SQLSTATE = /^(08...|57P0[1-3]|53300|40001|40P01)$/;
 
-/** True when an error means the database cannot be reached, so the caller should retry later. */
+/** True when the database could not do the work now but a retry later may succeed. */
 export function isDatabaseUnavailable(error: unknown): boolean {
   for (let current = error; current instanceof Error; current = current.cause) {
     const code = (current as Error & { code?: unknown }).code;

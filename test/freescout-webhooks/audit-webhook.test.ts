@@ -135,6 +135,29 @@ describe('ordering and repeats', () => {
   });
 });
 
+describe('concurrent deliveries', () => {
+  it('leaves every ticket at its newest status when many deliveries race, duplicates included', async () => {
+    const deliveries = [];
+    for (let ticket = 1; ticket <= 10; ticket++) {
+      for (let minute = 0; minute < 6; minute++) {
+        const status = minute === 5 ? 'closed' : 'active';
+        const updatedAt = `2026-11-24T10:0${minute}:00Z`;
+        deliveries.push(conversationPayload({ id: ticket, status, updatedAt }));
+      }
+    }
+    const shuffled = [...deliveries, ...deliveries].sort(() => Math.random() - 0.5);
+    const responses = await Promise.all(shuffled.map((body) => deliver(body)));
+    expect(responses.map((response) => response.statusCode).filter((status) => status !== 200)).toEqual([]);
+    const rows = await cacheRows();
+    expect(rows).toHaveLength(10);
+    for (const row of rows) {
+      expect(row.status).toBe('closed');
+      expect(new Date(row.updated_at).toISOString()).toBe('2026-11-24T10:05:00.000Z');
+    }
+    expect(responses.filter((response) => response.json().updated).length).toBeLessThanOrEqual(60);
+  });
+});
+
 describe('refusals change nothing', () => {
   it('answers 401 invalid_signature to a wrong, missing or truncated signature', async () => {
     const body = conversationPayload();

@@ -27,18 +27,34 @@ export async function refreshTicketCache(
   snapshot: TicketSnapshot,
   options: CacheWriteOptions,
 ): Promise<boolean> {
-  const dated = snapshot.updatedAt !== undefined;
-  const row = {
+  const applied = await upsertTicketSnapshots(db, [snapshot], options);
+  return applied.has(snapshot.ticketId);
+}
+
+/**
+ * One statement for many tickets (each at most once: Postgres refuses to update a row twice in
+ * one INSERT … ON CONFLICT), all dated or all undated. Returns the ids it applied.
+ */
+async function upsertTicketSnapshots(
+  db: Kysely<Database>,
+  snapshots: readonly TicketSnapshot[],
+  options: CacheWriteOptions,
+): Promise<Set<number>> {
+  const dated = snapshots[0]?.updatedAt !== undefined;
+  const ttlExpires = new Date(options.now.getTime() + options.ttlSeconds * 1000);
+  // Rows in ticket order: concurrent batches then lock shared rows in the same order and cannot deadlock.
+  const ordered = [...snapshots].sort((a, b) => a.ticketId - b.ticketId);
+  const rows = ordered.map((snapshot) => ({
     ticket_id: snapshot.ticketId,
     status: snapshot.status,
     updated_at: snapshot.updatedAt ?? options.now,
-    ttl_expires: new Date(options.now.getTime() + options.ttlSeconds * 1000),
+    ttl_expires: ttlExpires,
     refreshed_at: options.now,
     source: options.source,
-  };
+  }));
   const written = await db
     .insertInto('freescout_ticket_cache')
-    .values(row)
+    .values(rows)
     .onConflict((conflict) =>
       conflict
         .column('ticket_id')
@@ -67,8 +83,83 @@ export async function refreshTicketCache(
         ),
     )
     .returning('ticket_id')
-    .executeTakeFirst();
-  return written !== undefined;
+    .execute();
+  return new Set(written.map((row) => row.ticket_id));
+}
+
+const MAX_BATCH = 200;
+
+interface QueuedWrite {
+  snapshot: TicketSnapshot;
+  settle: (error: unknown, applied?: boolean) => void;
+}
+
+/**
+ * The webhook's writer: deliveries that arrive in the same event-loop turn share one upsert
+ * statement (group commit), and each caller resolves only once that statement has committed,
+ * so no 2xx goes out before its row is durable. Under load this saves a round trip and a
+ * commit per delivery; alone, a delivery waits one turn.
+ */
+export function createTicketCacheWriter(deps: { db: Kysely<Database>; ttlSeconds: number; now: () => Date }) {
+  let queue: QueuedWrite[] = [];
+  let scheduled = false;
+
+  function flush() {
+    scheduled = false;
+    const batch: QueuedWrite[] = [];
+    const later: QueuedWrite[] = [];
+    const ids = new Set<number>();
+    for (const write of queue) {
+      if (batch.length < MAX_BATCH && !ids.has(write.snapshot.ticketId)) {
+        ids.add(write.snapshot.ticketId);
+        batch.push(write);
+      } else {
+        later.push(write);
+      }
+    }
+    queue = later;
+    if (later.length) schedule();
+    const options = { now: deps.now(), ttlSeconds: deps.ttlSeconds, source: 'webhook' as const };
+    upsertTicketSnapshots(
+      deps.db,
+      batch.map((write) => write.snapshot),
+      options,
+    ).then(
+      (applied) => {
+        for (const write of batch) write.settle(null, applied.has(write.snapshot.ticketId));
+      },
+      (error: unknown) => {
+        for (const write of batch) write.settle(error);
+      },
+    );
+  }
+
+  function schedule() {
+    if (!scheduled) {
+      scheduled = true;
+      setImmediate(flush);
+    }
+  }
+
+  return {
+    /** Resolves to whether the snapshot changed the row, after the commit. */
+    write(snapshot: TicketSnapshot): Promise<boolean> {
+      if (snapshot.updatedAt === undefined) {
+        return refreshTicketCache(deps.db, snapshot, {
+          now: deps.now(),
+          ttlSeconds: deps.ttlSeconds,
+          source: 'webhook',
+        });
+      }
+      return new Promise((resolve, reject) => {
+        queue.push({
+          snapshot,
+          settle: (error, applied) => (error ? reject(error) : resolve(applied === true)),
+        });
+        schedule();
+      });
+    },
+  };
 }
 
 /** The cached status, or `none` when the row is missing or expired: callers fail closed. */

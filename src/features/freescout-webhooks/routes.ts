@@ -6,7 +6,7 @@ import type { FeatureDeps } from '../../lib/deps.ts';
 import { requireFeature } from '../../lib/flags.ts';
 import { releaseLease } from '../../lib/lease.ts';
 import { recordOperatorInteraction } from './audit.ts';
-import { refreshTicketCache } from './cache.ts';
+import { createTicketCacheWriter } from './cache.ts';
 import { interpretDelivery, readSignedDelivery } from './delivery.ts';
 import { deliverSecurityNotifications } from './notifications.ts';
 import { POLL_LEASE_NAME, pollFreescoutChanges } from './poller.ts';
@@ -83,6 +83,11 @@ export const freescoutWebhookRoutes: FastifyPluginAsync<FeatureDeps> = async (ba
     ? (ticketId: number) => `${config.freescout.publicUrl}/conversation/${ticketId}`
     : undefined;
 
+  const cacheWriter = createTicketCacheWriter({
+    db,
+    ttlSeconds: settings.cacheTtlSeconds,
+    now: () => clock.now(),
+  });
   const notificationDeps = {
     db,
     slack: deps.clients.slack,
@@ -111,11 +116,7 @@ export const freescoutWebhookRoutes: FastifyPluginAsync<FeatureDeps> = async (ba
       const event = interpretDelivery(readSignedDelivery(request, settings.auditSecrets));
       if (event.kind === 'ignored') return { ok: true as const, ignored: true };
       const { snapshot } = event;
-      const updated = await refreshTicketCache(db, snapshot, {
-        now: clock.now(),
-        ttlSeconds: settings.cacheTtlSeconds,
-        source: 'webhook',
-      });
+      const updated = await cacheWriter.write(snapshot);
       request.log.info(
         { freescout_audit: true, ticket_id: snapshot.ticketId, status: snapshot.status, updated },
         'freescout_audit',

@@ -1,0 +1,122 @@
+/**
+ * `npm run bench`: measures Raptor against real Postgres on loopback and writes
+ * docs/benchmarks.md. Needs DATABASE_URL (default: a `raptor_bench` database on the local
+ * server, created if missing). Not part of `npm test`.
+ */
+import { writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import pg from 'pg';
+import { freescoutDeliveries, type LoadResult, runLoad, startService } from './support.ts';
+
+const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/raptor_bench';
+const SECRET = 'bench-audit-secret';
+const CONNECTIONS = 32;
+const DURATION_SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+const TICKETS = 5_000;
+
+async function ensureDatabase(url: string): Promise<void> {
+  const target = new URL(url);
+  const name = target.pathname.slice(1);
+  const admin = new pg.Client({
+    connectionString: Object.assign(new URL(url), { pathname: '/postgres' }).toString(),
+  });
+  await admin.connect();
+  const exists = await admin.query('select 1 from pg_database where datname = $1', [name]);
+  if (exists.rowCount === 0) await admin.query(`create database "${name.replace(/"/g, '""')}"`);
+  await admin.end();
+}
+
+const raptorEnv = {
+  DATABASE_URL,
+  LOG_LEVEL: 'warn',
+  FLAG_FREESCOUT_WEBHOOK_RECEIVE: '1',
+  FREESCOUT_AUDIT_WEBHOOK_SECRET: SECRET,
+};
+
+async function auditWebhook(kind: 'floor' | 'raptor', port: number) {
+  const service =
+    kind === 'floor'
+      ? await startService(
+          ['node', '--import', 'tsx', 'bench/floor-server.ts'],
+          { DATABASE_URL, SECRET },
+          port,
+          '/',
+        )
+      : await startService(['node', 'dist/src/server.js'], raptorEnv, port, '/readyz');
+  const path = kind === 'floor' ? '/' : '/api/internal/freescout-webhook/audit';
+  const next = freescoutDeliveries(SECRET, TICKETS);
+  await runLoad({ url: `${service.url}${path}`, connections: CONNECTIONS, durationSeconds: 2, next });
+  const result = await runLoad({
+    url: `${service.url}${path}`,
+    connections: CONNECTIONS,
+    durationSeconds: DURATION_SECONDS,
+    next,
+  });
+  const rssMb = await service.peakRssMb();
+  await service.stop();
+  return { result, rssMb, startMs: service.startMs };
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? (sorted[middle] ?? 0) : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
+}
+
+const row = (name: string, result: LoadResult) =>
+  `| ${name} | ${Math.round(result.rps)} | ${result.p50} | ${result.p99} | ${result.requests} | ${result.non2xx + result.errors} |`;
+
+async function main(): Promise<void> {
+  await ensureDatabase(DATABASE_URL);
+  const floor: LoadResult[] = [];
+  const raptor: LoadResult[] = [];
+  const rss: number[] = [];
+  const startMs: number[] = [];
+  // Interleaved rounds, so drift in the shared machine's load hits both sides alike.
+  for (let round = 0; round < ROUNDS; round++) {
+    floor.push((await auditWebhook('floor', 3101)).result);
+    const measured = await auditWebhook('raptor', 3102);
+    raptor.push(measured.result);
+    rss.push(measured.rssMb);
+    startMs.push(measured.startMs);
+    console.log(
+      `round ${round + 1}: floor ${Math.round(floor.at(-1)?.rps ?? 0)} req/s, raptor ${Math.round(measured.result.rps)} req/s`,
+    );
+  }
+  const ratio = median(raptor.map((r) => r.rps)) / median(floor.map((r) => r.rps));
+  const report = `# Benchmarks
+
+Written by \`npm run bench\` (bench/run.ts) on ${new Date().toISOString().slice(0, 10)}.
+Machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version},
+PostgreSQL on loopback. The machine is shared and noisy: read the ratios, not only the absolute figures.
+
+Re-run: \`DATABASE_URL=postgres://postgres@127.0.0.1:5432/raptor_bench npm run bench\`
+(\`BENCH_SECONDS\`, \`BENCH_ROUNDS\` to lengthen it).
+
+## 1. FreeScout audit webhook vs the floor server
+
+Signed ~2 KB conversation deliveries over ${TICKETS} tickets, each newer than the last (every request
+writes), ${CONNECTIONS} connections, ${DURATION_SECONDS} s per run after a 2 s warm-up, ${ROUNDS} interleaved rounds.
+The floor (\`bench/floor-server.ts\`) is plain \`node:http\` + HMAC + one \`pg\` upsert.
+
+| server | req/s | p50 ms | p99 ms | requests | non-2xx/errors |
+|---|---|---|---|---|---|
+${floor.map((result, index) => row(`floor, round ${index + 1}`, result)).join('\n')}
+${raptor.map((result, index) => row(`raptor, round ${index + 1}`, result)).join('\n')}
+
+**Raptor / floor (median req/s): ${ratio.toFixed(2)}×** (target ≥ 1.0×); Raptor p99 median ${median(raptor.map((r) => r.p99))} ms (target ≤ 50 ms).
+
+## 4. Process
+
+- Peak RSS under the webhook load (VmHWM): ${Math.max(...rss)} MB (target ≤ 150 MB).
+- Process start to \`/readyz\` 200 on Postgres: ${Math.round(median(startMs))} ms median (target ≤ 2 s).
+`;
+  await writeFile(new URL('../docs/benchmarks.md', import.meta.url), report);
+  console.log(report);
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

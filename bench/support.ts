@@ -1,0 +1,147 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createHmac } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import autocannon from 'autocannon';
+
+export interface LoadResult {
+  requests: number;
+  rps: number;
+  p50: number;
+  p99: number;
+  non2xx: number;
+  errors: number;
+}
+
+export interface LoadOptions {
+  url: string;
+  method?: 'GET' | 'POST';
+  connections: number;
+  durationSeconds: number;
+  /** Called per request; returns the body and headers to send. */
+  next?: () => { body: string; headers: Record<string, string> };
+  headers?: Record<string, string>;
+}
+
+/** Runs autocannon in-process against a loopback URL and keeps the figures the report needs. */
+export async function runLoad(options: LoadOptions): Promise<LoadResult & { p97_5: number }> {
+  const next = options.next;
+  const result = await autocannon({
+    url: options.url,
+    method: options.method ?? 'POST',
+    connections: options.connections,
+    duration: options.durationSeconds,
+    headers: options.headers ?? {},
+    requests: next
+      ? [
+          {
+            setupRequest: (request: Record<string, unknown>) => {
+              const { body, headers } = next();
+              return { ...request, body, headers: { ...(request.headers as object), ...headers } };
+            },
+          },
+        ]
+      : undefined,
+  });
+  return {
+    requests: result.requests.total,
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p97_5: result.latency.p97_5 ?? result.latency.p99,
+    p99: result.latency.p99,
+    non2xx: result.non2xx,
+    errors: result.errors + result.timeouts,
+  };
+}
+
+export interface Service {
+  process: ChildProcess;
+  url: string;
+  /** Peak resident set size so far, in MB (VmHWM). */
+  peakRssMb(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+export async function startService(
+  command: string[],
+  env: Record<string, string>,
+  port: number,
+  readyPath: string,
+): Promise<Service & { startMs: number }> {
+  const started = performance.now();
+  const [bin = 'node', ...args] = command;
+  const child = spawn(bin, args, {
+    env: { ...process.env, ...env, PORT: String(port) },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`${command.join(' ')} exited with ${child.exitCode}`);
+    try {
+      const response = await fetch(`${url}${readyPath}`, {
+        method: readyPath === '/readyz' ? 'GET' : 'POST',
+      });
+      if (readyPath !== '/readyz' || response.ok) break;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  const startMs = performance.now() - started;
+  return {
+    process: child,
+    url,
+    startMs,
+    async peakRssMb() {
+      const status = await readFile(`/proc/${child.pid}/status`, 'utf8');
+      const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
+      return Math.round(kb / 1024);
+    },
+    stop: () =>
+      new Promise((resolve) => {
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+/** Signed ~2 KB FreeScout conversation deliveries over `tickets` tickets, each newer than the last. */
+export function freescoutDeliveries(secret: string, tickets: number) {
+  let sequence = 0;
+  const filler = 'Customer reports the export stalls at 80% and retries do not help. '.repeat(18);
+  const start = Date.parse('2026-01-01T00:00:00Z');
+  return () => {
+    sequence++;
+    const id = (sequence % tickets) + 1;
+    const body = JSON.stringify({
+      id,
+      number: 10_000 + id,
+      threadsCount: 3,
+      type: 'email',
+      folderId: 4,
+      status: sequence % 3 === 0 ? 'closed' : 'active',
+      state: 'published',
+      subject: `Export stalls for workspace ${id}`,
+      preview: filler,
+      mailboxId: 1,
+      assignee: { id: 7, type: 'user', firstName: 'Sam', lastName: 'Ops', email: 'sam@example.com' },
+      createdBy: { id: 12, type: 'customer', email: 'dana@example.com' },
+      createdAt: '2026-01-01T00:00:00Z',
+      updatedAt: new Date(start + sequence * 1000).toISOString().replace('.000Z', 'Z'),
+      customer: { id: 12, type: 'customer', firstName: 'Dana', lastName: 'Reyes', email: 'dana@example.com' },
+      tags: [
+        { id: 3, name: 'billing' },
+        { id: 9, name: 'export' },
+      ],
+      customFields: [{ id: 4, name: 'github_issue_url', value: '', text: '' }],
+    });
+    const signature = createHmac('sha1', secret).update(body).digest('base64');
+    return {
+      body,
+      headers: {
+        'content-type': 'application/json',
+        'x-freescout-event': 'convo.status',
+        'x-freescout-signature': signature,
+      },
+    };
+  };
+}
