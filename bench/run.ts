@@ -29,7 +29,7 @@ async function ensureDatabase(url: string): Promise<void> {
 
 const raptorEnv = {
   DATABASE_URL,
-  LOG_LEVEL: 'warn',
+  LOG_LEVEL: process.env.RAPTOR_LOG_LEVEL ?? 'info',
   FLAG_FREESCOUT_WEBHOOK_RECEIVE: '1',
   FREESCOUT_AUDIT_WEBHOOK_SECRET: SECRET,
 };
@@ -43,7 +43,7 @@ async function auditWebhook(kind: 'floor' | 'raptor', port: number) {
           port,
           '/',
         )
-      : await startService(['node', 'dist/src/server.js'], raptorEnv, port, '/readyz');
+      : await startService(['node', '--max-semi-space-size=4', 'dist/src/server.js'], raptorEnv, port, '/readyz');
   const path = kind === 'floor' ? '/' : '/api/internal/freescout-webhook/audit';
   const next = freescoutDeliveries(SECRET, TICKETS);
   await runLoad({ url: `${service.url}${path}`, connections: CONNECTIONS, durationSeconds: 2, next });
