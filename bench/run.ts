@@ -43,7 +43,12 @@ async function auditWebhook(kind: 'floor' | 'raptor', port: number) {
           port,
           '/',
         )
-      : await startService(['node', '--max-semi-space-size=4', 'dist/src/server.js'], raptorEnv, port, '/readyz');
+      : await startService(
+          ['node', '--max-semi-space-size=4', 'dist/src/server.js'],
+          raptorEnv,
+          port,
+          '/readyz',
+        );
   const path = kind === 'floor' ? '/' : '/api/internal/freescout-webhook/audit';
   const next = freescoutDeliveries(SECRET, TICKETS);
   await runLoad({ url: `${service.url}${path}`, connections: CONNECTIONS, durationSeconds: 2, next });

@@ -9,7 +9,7 @@ import { freescoutWebhookRoutes } from './features/freescout-webhooks/routes.ts'
 import { healthRoutes } from './features/health/routes.ts';
 import { type Clock, systemClock } from './lib/clock.ts';
 import type { Clients, FeatureDeps } from './lib/deps.ts';
-import { errorHandler, notFoundHandler } from './lib/error-handler.ts';
+import { clientErrorHandler, errorHandler, notFoundHandler } from './lib/error-handler.ts';
 import { httpError } from './lib/errors.ts';
 import { createInternalAuthorizer, isInternalPath } from './lib/internal-auth.ts';
 import { parseJsonBody, rawBodyParser } from './lib/raw-body.ts';
@@ -36,6 +36,7 @@ export async function buildApp(deps: AppDeps) {
     // Per-request lines are written by the onResponse hook below, for failures only (the webhooks are hot paths).
     logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
+    clientErrorHandler,
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
 import { openTestDatabase, type TestDatabase } from '../support/db.ts';
@@ -89,4 +89,29 @@ describe('configuration', () => {
     const lines = failure?.stderr.split('\n').filter((line) => line.trim() && !line.includes('npm warn'));
     expect(lines).toEqual([expect.stringMatching(/^invalid configuration: PORT: /)]);
   });
+});
+
+describe('graceful shutdown', () => {
+  it('stops on SIGTERM, closing the database, and exits 0', async () => {
+    const { spawn } = await import('node:child_process');
+    const child = spawn('node', ['--import', 'tsx', 'src/server.ts'], {
+      env: {
+        ...process.env,
+        PORT: String(40_000 + Math.floor(Math.random() * 20_000)),
+        HOST: '127.0.0.1',
+        DATABASE_URL: '',
+        PGLITE_DATA_DIR: 'memory://',
+        LOG_LEVEL: 'info',
+      },
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    await vi.waitFor(() => expect(output).toContain('raptor ready'), { timeout: 30_000, interval: 100 });
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(output).toContain('shutting down');
+  }, 60_000);
 });
