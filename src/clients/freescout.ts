@@ -62,6 +62,19 @@ const mailboxListSchema = z.object({
   page: pageSchema,
 });
 
+const mailboxCustomFieldSchema = z.looseObject({ id: z.number().int(), name: z.string() });
+
+// The Custom Fields module embeds `custom_fields`; Help Scout-style proxies say `fields`.
+const mailboxCustomFieldListSchema = z.object({
+  _embedded: z
+    .object({
+      custom_fields: z.array(mailboxCustomFieldSchema).optional(),
+      fields: z.array(mailboxCustomFieldSchema).optional(),
+    })
+    .optional(),
+  page: pageSchema.optional(),
+});
+
 const conversationListSchema = z.object({
   _embedded: z.object({ conversations: z.array(freeScoutConversationSchema) }).optional(),
   page: pageSchema,
@@ -71,6 +84,11 @@ export interface FreeScoutMailbox {
   id: number;
   name: string;
   email?: string;
+}
+
+export interface FreeScoutCustomField {
+  id: number;
+  name: string;
 }
 
 export type FreeScoutPage = z.infer<typeof pageSchema>;
@@ -125,6 +143,8 @@ export interface CustomFieldValue {
 
 export interface FreeScoutClient {
   listMailboxes(): Promise<FreeScoutMailbox[]>;
+  /** The custom fields defined in one mailbox (FreeScout's Custom Fields module). */
+  listMailboxCustomFields(mailboxId: number): Promise<FreeScoutCustomField[]>;
   getConversation(id: number, options?: { embedThreads?: boolean }): Promise<FreeScoutConversation>;
   listConversations(query?: ConversationQuery): Promise<ConversationPage>;
   iterateConversations(query?: ConversationQuery): AsyncGenerator<FreeScoutConversation>;
@@ -252,6 +272,24 @@ export function createFreeScoutClient(options: FreeScoutClientOptions): FreeScou
         totalPages = list.page.totalPages;
       }
       return mailboxes;
+    },
+
+    async listMailboxCustomFields(mailboxId) {
+      const fields: FreeScoutCustomField[] = [];
+      for (let page = 1, totalPages = 1; page <= totalPages; page++) {
+        const list = await getParsed(
+          `/api/mailboxes/${mailboxId}/custom_fields?page=${page}`,
+          mailboxCustomFieldListSchema,
+        );
+        for (const { id, name } of [
+          ...(list._embedded?.custom_fields ?? []),
+          ...(list._embedded?.fields ?? []),
+        ]) {
+          fields.push({ id, name });
+        }
+        totalPages = list.page?.totalPages ?? 1;
+      }
+      return fields;
     },
 
     getConversation(id, { embedThreads = false } = {}) {
