@@ -102,6 +102,18 @@ describe('FreeScout client', () => {
     });
   });
 
+  it("lists a mailbox's custom fields", async () => {
+    const fake = await startFakeFreeScout({ apiKey: API_KEY, customFieldNames: { 7: 'github_issue_url' } });
+    const client = createFreeScoutClient({ baseUrl: fake.url, apiKey: API_KEY });
+    cleanups.push(
+      () => fake.close(),
+      () => client.close(),
+    );
+    expect(await client.listMailboxCustomFields(2)).toEqual([{ id: 7, name: 'github_issue_url' }]);
+    expect(fake.requests[0]?.path).toBe('/api/mailboxes/2/custom_fields');
+    await expect(client.listMailboxCustomFields(99)).rejects.toMatchObject({ details: { status: 404 } });
+  });
+
   it('fetches a conversation with its threads embedded', async () => {
     const { fake, client } = await setup();
     const seeded = fake.state.insertConversation({ tags: ['bug'] });
