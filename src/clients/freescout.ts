@@ -9,6 +9,9 @@ const DEFAULT_TIMEOUT_MS = 10_000;
 const MAX_RETRIES = 2;
 const RETRY_AFTER_CAP_SECONDS = 5;
 const BACKOFF_BASE_MS = 200;
+/** An error page (a proxy's HTML, a stack trace) is kept only this long in errors and logs. */
+const ERROR_BODY_MAX_CHARS = 2_000;
+const USER_AGENT = 'raptor-ops-bridge';
 
 const tagSchema = z.union([z.looseObject({ id: z.number().int().optional(), name: z.string() }), z.string()]);
 
@@ -200,6 +203,7 @@ export function createFreeScoutClient(options: FreeScoutClientOptions): FreeScou
         signal: AbortSignal.timeout(timeoutMs),
         headers: {
           'x-freescout-api-key': options.apiKey,
+          'user-agent': USER_AGENT,
           accept: 'application/json',
           ...(payload === undefined ? {} : { 'content-type': 'application/json' }),
         },
@@ -223,7 +227,7 @@ export function createFreeScoutClient(options: FreeScoutClientOptions): FreeScou
       const retryAfterSeconds = parseRetryAfter(headers['retry-after']);
       throw new UpstreamError('freescout', `${requestLabel} answered ${status}${describeBody(body)}`, {
         status,
-        body,
+        body: typeof body === 'string' ? body.slice(0, ERROR_BODY_MAX_CHARS) : body,
         ...(retryAfterSeconds === undefined ? {} : { retryAfterSeconds }),
         // A 5xx may come after FreeScout already stored the entity.
         outcomeUnknown: method === 'POST' && status >= 500,

@@ -210,6 +210,13 @@ describe('FreeScout client', () => {
     expect(fake.requests).toHaveLength(1);
   });
 
+  it('keeps only the start of an error page that is not JSON', async () => {
+    const { fake, client } = await setup();
+    fake.failNext({ status: 404, body: 'x'.repeat(10_000) });
+    const error = await upstreamErrorFrom(client.getConversation(1));
+    expect(error.details.body).toBe('x'.repeat(2_000));
+  });
+
   it('reports a wrong API key as a 401 without retrying', async () => {
     const { fake, client } = await setup({ apiKey: 'wrong-key' });
     const error = await upstreamErrorFrom(client.listMailboxes());
