@@ -197,7 +197,6 @@ async function findEarlierTicket(
   for await (const conversation of freescout.iterateConversations({
     mailboxId: settings.operationsMailboxId,
     tag: INVESTIGATE_TAG,
-    status: 'active,pending,closed',
     updatedSince: new Date(earliest.startedAt.getTime() - CLOCK_SKEW_MS),
     sortField: 'updatedAt',
     sortOrder: 'asc',
