@@ -53,12 +53,15 @@ export function customFieldValue(
 
 const mailboxSchema = z.looseObject({ id: z.number().int(), name: z.string(), email: z.string().optional() });
 
-const pageSchema = z.object({
-  number: z.number().int(),
-  size: z.number().int(),
-  totalElements: z.number().int(),
-  totalPages: z.number().int(),
-});
+// Versions differ in which paging keys they send; a list without them is one whole page.
+const pageSchema = z
+  .looseObject({
+    number: z.number().int().default(1),
+    size: z.number().int().optional(),
+    totalElements: z.number().int().optional(),
+    totalPages: z.number().int().default(1),
+  })
+  .default({ number: 1, totalPages: 1 });
 
 const mailboxListSchema = z.object({
   _embedded: z.object({ mailboxes: z.array(mailboxSchema) }).optional(),
@@ -75,7 +78,7 @@ const mailboxCustomFieldListSchema = z.object({
       fields: z.array(mailboxCustomFieldSchema).optional(),
     })
     .optional(),
-  page: pageSchema.optional(),
+  page: pageSchema,
 });
 
 const conversationListSchema = z.object({
@@ -291,7 +294,7 @@ export function createFreeScoutClient(options: FreeScoutClientOptions): FreeScou
         ]) {
           fields.push({ id, name });
         }
-        totalPages = list.page?.totalPages ?? 1;
+        totalPages = list.page.totalPages;
       }
       return fields;
     },

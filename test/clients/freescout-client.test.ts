@@ -114,6 +114,21 @@ describe('FreeScout client', () => {
     await expect(client.listMailboxCustomFields(99)).rejects.toMatchObject({ details: { status: 404 } });
   });
 
+  it('reads a list without paging keys as one whole page', async () => {
+    const { fake, client } = await setup();
+    fake.failNext({ status: 200, body: { _embedded: { mailboxes: [{ id: 3, name: 'Operations' }] } } });
+    expect(await client.listMailboxes()).toEqual([{ id: 3, name: 'Operations' }]);
+    fake.failNext({
+      status: 200,
+      body: { _embedded: { conversations: [{ id: 9, status: 'active' }] }, page: { totalPages: 1 } },
+    });
+    const ids: number[] = [];
+    for await (const conversation of client.iterateConversations({ tag: 'auto:status' }))
+      ids.push(conversation.id);
+    expect(ids).toEqual([9]);
+    expect(fake.requests).toHaveLength(2);
+  });
+
   it('fetches a conversation with its threads embedded', async () => {
     const { fake, client } = await setup();
     const seeded = fake.state.insertConversation({ tags: ['bug'] });
