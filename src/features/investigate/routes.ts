@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { FeatureDeps } from '../../lib/deps.ts';
 import { httpError } from '../../lib/errors.ts';
 import { requireFeature } from '../../lib/flags.ts';
-import { type InvestigateSettings, investigateSurface } from './service.ts';
+import { investigateSurface } from './service.ts';
 
 const investigateBodySchema = z.object({
   surface: z.string().trim().min(1).max(200).describe('the console surface (tile) whose state is shown'),
@@ -30,25 +30,25 @@ const errorSchema = z.object({ error: z.string(), message: z.string() });
 export const investigateRoutes: FastifyPluginAsync<FeatureDeps> = async (app, deps) => {
   const { config, clients } = deps;
   const { operationsMailboxId, dedupMinutes } = config.investigate;
-  const freescout = clients.freescout;
-  const publicUrl = config.freescout.publicUrl;
-  const settings: InvestigateSettings | undefined =
-    config.freescout.api && freescout && operationsMailboxId !== undefined && publicUrl
-      ? { operationsMailboxId, dedupMinutes, publicUrl }
+  const { publicUrl } = config.freescout;
+  const configured =
+    config.freescout.api && clients.freescout && operationsMailboxId !== undefined && publicUrl
+      ? { freescout: clients.freescout, settings: { operationsMailboxId, dedupMinutes, publicUrl } }
       : undefined;
+  const notConfigured = () =>
+    httpError(
+      503,
+      'not_configured',
+      'Investigate needs FREESCOUT_API_URL, FREESCOUT_API_KEY and FREESCOUT_OPERATIONS_MAILBOX_ID',
+    );
 
   app.addHook(
     'onRequest',
     requireFeature(config.investigate.enabled, 'FLAG_CONSOLE_INVESTIGATE_FROM_STATUS'),
   );
+  // Before the body is validated: a deploy missing its configuration says so whatever it is sent.
   app.addHook('onRequest', async () => {
-    if (!settings) {
-      throw httpError(
-        503,
-        'not_configured',
-        'Investigate needs FREESCOUT_API_URL, FREESCOUT_API_KEY and FREESCOUT_OPERATIONS_MAILBOX_ID',
-      );
-    }
+    if (!configured) throw notConfigured();
   });
 
   app.withTypeProvider<ZodTypeProvider>().post(
@@ -70,10 +70,10 @@ export const investigateRoutes: FastifyPluginAsync<FeatureDeps> = async (app, de
       },
     },
     async (request, reply) => {
-      if (!settings || !freescout) throw httpError(503, 'not_configured', 'Investigate is not configured');
+      if (!configured) throw notConfigured();
       const { surface, state, tile_url, detail, requested_by } = request.body;
       const result = await investigateSurface(
-        { db: deps.db, freescout, clock: deps.clock, log: request.log, settings },
+        { db: deps.db, clock: deps.clock, log: request.log, ...configured },
         {
           surface,
           state,
