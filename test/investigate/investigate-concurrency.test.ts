@@ -61,6 +61,23 @@ describe('investigate under concurrent clicks', () => {
     expect(creates(fake)).toHaveLength(1);
   });
 
+  it('holds no database session while FreeScout is creating, so other requests go on', async () => {
+    // FreeScout never answers: the create stays in flight until the client's timeout.
+    fake.failNext({ hang: true }, { method: 'POST', path: CREATE_PATH });
+    const creating = clickInvestigate(first, { surface: 'billing', state: 'DOWN' });
+    await vi.waitFor(() => expect(creates(fake)).toHaveLength(1), { interval: 10 });
+
+    const ready = await second.app.inject({ url: '/readyz' });
+    expect(ready.statusCode).toBe(200);
+    const row = await database.db
+      .selectFrom('investigate_ticket')
+      .select('state')
+      .where('surface', '=', 'billing')
+      .executeTakeFirst();
+    expect(row?.state).toBe('pending');
+    expect((await creating).status).toBe(502);
+  });
+
   it('answers 502 to the clicks that waited on a create that timed out, and lets the next click retry', async () => {
     fake.failNext({ hang: true }, { method: 'POST', path: CREATE_PATH });
     const answers = await Promise.all(
