@@ -1,6 +1,7 @@
 import type { Migration } from 'kysely';
 import * as serviceBase from './20261124T0600_service_base.ts';
 import * as freescoutWebhooks from './20261124T0700_freescout_webhooks.ts';
+import * as investigate from './20261124T0720_investigate.ts';
 
 /**
  * Every migration, keyed by its timestamped name. Listed here instead of read from the folder,
@@ -9,4 +10,5 @@ import * as freescoutWebhooks from './20261124T0700_freescout_webhooks.ts';
 export const migrations: Record<string, Migration> = {
   '20261124T0600_service_base': serviceBase,
   '20261124T0700_freescout_webhooks': freescoutWebhooks,
+  '20261124T0720_investigate': investigate,
 };

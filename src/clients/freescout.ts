@@ -9,6 +9,9 @@ const DEFAULT_TIMEOUT_MS = 10_000;
 const MAX_RETRIES = 2;
 const RETRY_AFTER_CAP_SECONDS = 5;
 const BACKOFF_BASE_MS = 200;
+/** An error page (a proxy's HTML, a stack trace) is kept only this long in errors and logs. */
+const ERROR_BODY_MAX_CHARS = 2_000;
+const USER_AGENT = 'raptor-ops-bridge';
 
 const tagSchema = z.union([z.looseObject({ id: z.number().int().optional(), name: z.string() }), z.string()]);
 
@@ -50,15 +53,31 @@ export function customFieldValue(
 
 const mailboxSchema = z.looseObject({ id: z.number().int(), name: z.string(), email: z.string().optional() });
 
-const pageSchema = z.object({
-  number: z.number().int(),
-  size: z.number().int(),
-  totalElements: z.number().int(),
-  totalPages: z.number().int(),
-});
+// Versions differ in which paging keys they send; a list without them is one whole page.
+const pageSchema = z
+  .looseObject({
+    number: z.number().int().default(1),
+    size: z.number().int().optional(),
+    totalElements: z.number().int().optional(),
+    totalPages: z.number().int().default(1),
+  })
+  .default({ number: 1, totalPages: 1 });
 
 const mailboxListSchema = z.object({
   _embedded: z.object({ mailboxes: z.array(mailboxSchema) }).optional(),
+  page: pageSchema,
+});
+
+const mailboxCustomFieldSchema = z.looseObject({ id: z.number().int(), name: z.string() });
+
+// The Custom Fields module embeds `custom_fields`; Help Scout-style proxies say `fields`.
+const mailboxCustomFieldListSchema = z.object({
+  _embedded: z
+    .object({
+      custom_fields: z.array(mailboxCustomFieldSchema).optional(),
+      fields: z.array(mailboxCustomFieldSchema).optional(),
+    })
+    .optional(),
   page: pageSchema,
 });
 
@@ -71,6 +90,11 @@ export interface FreeScoutMailbox {
   id: number;
   name: string;
   email?: string;
+}
+
+export interface FreeScoutCustomField {
+  id: number;
+  name: string;
 }
 
 export type FreeScoutPage = z.infer<typeof pageSchema>;
@@ -125,6 +149,8 @@ export interface CustomFieldValue {
 
 export interface FreeScoutClient {
   listMailboxes(): Promise<FreeScoutMailbox[]>;
+  /** The custom fields defined in one mailbox (FreeScout's Custom Fields module). */
+  listMailboxCustomFields(mailboxId: number): Promise<FreeScoutCustomField[]>;
   getConversation(id: number, options?: { embedThreads?: boolean }): Promise<FreeScoutConversation>;
   listConversations(query?: ConversationQuery): Promise<ConversationPage>;
   iterateConversations(query?: ConversationQuery): AsyncGenerator<FreeScoutConversation>;
@@ -180,6 +206,7 @@ export function createFreeScoutClient(options: FreeScoutClientOptions): FreeScou
         signal: AbortSignal.timeout(timeoutMs),
         headers: {
           'x-freescout-api-key': options.apiKey,
+          'user-agent': USER_AGENT,
           accept: 'application/json',
           ...(payload === undefined ? {} : { 'content-type': 'application/json' }),
         },
@@ -203,7 +230,7 @@ export function createFreeScoutClient(options: FreeScoutClientOptions): FreeScou
       const retryAfterSeconds = parseRetryAfter(headers['retry-after']);
       throw new UpstreamError('freescout', `${requestLabel} answered ${status}${describeBody(body)}`, {
         status,
-        body,
+        body: typeof body === 'string' ? body.slice(0, ERROR_BODY_MAX_CHARS) : body,
         ...(retryAfterSeconds === undefined ? {} : { retryAfterSeconds }),
         // A 5xx may come after FreeScout already stored the entity.
         outcomeUnknown: method === 'POST' && status >= 500,
@@ -252,6 +279,24 @@ export function createFreeScoutClient(options: FreeScoutClientOptions): FreeScou
         totalPages = list.page.totalPages;
       }
       return mailboxes;
+    },
+
+    async listMailboxCustomFields(mailboxId) {
+      const fields: FreeScoutCustomField[] = [];
+      for (let page = 1, totalPages = 1; page <= totalPages; page++) {
+        const list = await getParsed(
+          `/api/mailboxes/${mailboxId}/custom_fields?page=${page}`,
+          mailboxCustomFieldListSchema,
+        );
+        for (const { id, name } of [
+          ...(list._embedded?.custom_fields ?? []),
+          ...(list._embedded?.fields ?? []),
+        ]) {
+          fields.push({ id, name });
+        }
+        totalPages = list.page.totalPages;
+      }
+      return fields;
     },
 
     getConversation(id, { embedThreads = false } = {}) {

@@ -11,6 +11,8 @@ export interface Database {
   security_notification: SecurityNotificationTable;
   rbac_access_grant: RbacAccessGrantTable;
   freescout_poll_cursor: FreescoutPollCursorTable;
+  investigate_ticket: InvestigateTicketTable;
+  investigate_attempt: InvestigateAttemptTable;
 }
 
 /** Timestamps are written as Date and read back as Date on both drivers. */
@@ -73,4 +75,33 @@ export interface RbacAccessGrantTable {
 export interface FreescoutPollCursorTable {
   name: string;
   updated_since: Timestamp;
+}
+
+/** One per console surface: the dedup claim shared by every instance (see features/investigate). */
+export interface InvestigateTicketTable {
+  surface: string;
+  /** `pending` while one request creates the ticket under a lease; `open` once it exists. */
+  state: 'pending' | 'open';
+  workflow_id: string;
+  claimed_at: Timestamp;
+  lease_expires_at: Timestamp;
+  conversation_id: number | null;
+  ticket_url: string | null;
+  /** Start of the dedup window. */
+  opened_at: Timestamp | null;
+}
+
+export type InvestigateAttemptOutcome = 'in_flight' | 'created' | 'failed' | 'unknown' | 'abandoned';
+
+/** Every FreeScout create attempt, kept so an attempt of unknown outcome can be found by its marker. */
+export interface InvestigateAttemptTable {
+  workflow_id: string;
+  surface: string;
+  console_state: string;
+  requested_by: string | null;
+  started_at: Timestamp;
+  outcome: InvestigateAttemptOutcome;
+  conversation_id: number | null;
+  error: string | null;
+  finished_at: Timestamp | null;
 }

@@ -102,6 +102,33 @@ describe('FreeScout client', () => {
     });
   });
 
+  it("lists a mailbox's custom fields", async () => {
+    const fake = await startFakeFreeScout({ apiKey: API_KEY, customFieldNames: { 7: 'github_issue_url' } });
+    const client = createFreeScoutClient({ baseUrl: fake.url, apiKey: API_KEY });
+    cleanups.push(
+      () => fake.close(),
+      () => client.close(),
+    );
+    expect(await client.listMailboxCustomFields(2)).toEqual([{ id: 7, name: 'github_issue_url' }]);
+    expect(fake.requests[0]?.path).toBe('/api/mailboxes/2/custom_fields');
+    await expect(client.listMailboxCustomFields(99)).rejects.toMatchObject({ details: { status: 404 } });
+  });
+
+  it('reads a list without paging keys as one whole page', async () => {
+    const { fake, client } = await setup();
+    fake.failNext({ status: 200, body: { _embedded: { mailboxes: [{ id: 3, name: 'Operations' }] } } });
+    expect(await client.listMailboxes()).toEqual([{ id: 3, name: 'Operations' }]);
+    fake.failNext({
+      status: 200,
+      body: { _embedded: { conversations: [{ id: 9, status: 'active' }] }, page: { totalPages: 1 } },
+    });
+    const ids: number[] = [];
+    for await (const conversation of client.iterateConversations({ tag: 'auto:status' }))
+      ids.push(conversation.id);
+    expect(ids).toEqual([9]);
+    expect(fake.requests).toHaveLength(2);
+  });
+
   it('fetches a conversation with its threads embedded', async () => {
     const { fake, client } = await setup();
     const seeded = fake.state.insertConversation({ tags: ['bug'] });
@@ -196,6 +223,13 @@ describe('FreeScout client', () => {
     });
     expect(error.message).toContain('answered 400');
     expect(fake.requests).toHaveLength(1);
+  });
+
+  it('keeps only the start of an error page that is not JSON', async () => {
+    const { fake, client } = await setup();
+    fake.failNext({ status: 404, body: 'x'.repeat(10_000) });
+    const error = await upstreamErrorFrom(client.getConversation(1));
+    expect(error.details.body).toBe('x'.repeat(2_000));
   });
 
   it('reports a wrong API key as a 401 without retrying', async () => {

@@ -82,7 +82,7 @@ export interface FakeFreeScout extends FakeHttpServer {
 export interface FakeFreeScoutOptions {
   apiKey: string;
   mailboxes?: FakeMailbox[];
-  /** Names of custom fields by id; unknown ids are accepted as `field_<id>`. */
+  /** Custom fields every mailbox defines (listed by `/api/mailboxes/{id}/custom_fields`), by id; conversations also accept unknown ids as `field_<id>`. */
   customFieldNames?: Record<number, string>;
   clock?: Clock;
 }
@@ -267,6 +267,23 @@ export async function startFakeFreeScout(options: FakeFreeScoutOptions): Promise
       handle: (request) => {
         const paging = validate(pagingSchema, request.query, 'query');
         return 'reply' in paging ? paging.reply : halPage('mailboxes', mailboxes, paging.data);
+      },
+    },
+    {
+      method: 'GET',
+      path: /^\/api\/mailboxes\/(?<id>\d+)\/custom_fields$/,
+      handle: (request, params) => {
+        if (!mailboxExists(Number(params.id))) return errorReply(404, 'Mailbox not found');
+        const paging = validate(pagingSchema, request.query, 'query');
+        if ('reply' in paging) return paging.reply;
+        const fields = Object.entries(options.customFieldNames ?? {}).map(([id, name]) => ({
+          id: Number(id),
+          name,
+          type: 'text',
+          required: false,
+          sortOrder: Number(id),
+        }));
+        return halPage('custom_fields', fields, paging.data);
       },
     },
     {

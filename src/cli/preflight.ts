@@ -1,0 +1,241 @@
+import type { FreeScoutMailbox } from '../clients/freescout.ts';
+import type { Config } from '../config.ts';
+import type { Clients } from '../lib/deps.ts';
+import { type CliOutput, formatTable } from './output.ts';
+
+export interface PreflightCheck {
+  flag: string;
+  check: string;
+  ok: boolean;
+  detail: string;
+}
+
+type Probe = () => Promise<{ ok: boolean; detail: string }>;
+
+interface FlagPlan {
+  flag: string;
+  enabled: boolean;
+  checks: Array<{ check: string; probe: Probe }>;
+}
+
+const pass = (detail = '') => ({ ok: true, detail });
+const fail = (detail: string) => ({ ok: false, detail });
+
+/** A probe that is answered once per run, however many flags need it. */
+function once<T>(run: () => Promise<T>): () => Promise<T> {
+  let answer: Promise<T> | undefined;
+  return () => {
+    answer ??= run();
+    return answer;
+  };
+}
+
+function reason(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * For every flag that is on, checks what it needs before traffic arrives: its secrets are set,
+ * FreeScout answers with the key, the mailboxes and custom field it names exist, the GitHub
+ * credentials can see GITHUB_REPO, and Slack accepts the bot token. Flags that are off are
+ * not checked.
+ */
+export async function runPreflight(
+  config: Config,
+  clients: Clients,
+): Promise<{ checks: PreflightCheck[]; flagsOff: string[] }> {
+  const isSet = (name: string, value: unknown): { check: string; probe: Probe } => ({
+    check: `${name} ${name.includes(' and ') ? 'are' : 'is'} set`,
+    probe: async () => (value === undefined || value === '' ? fail('unset') : pass()),
+  });
+
+  const freescoutMailboxes = once(async (): Promise<FreeScoutMailbox[] | Error> => {
+    if (!clients.freescout) return new Error('FREESCOUT_API_URL and FREESCOUT_API_KEY must both be set');
+    return clients.freescout.listMailboxes().catch((error: unknown) => new Error(reason(error)));
+  });
+
+  const freescoutReachable = {
+    check: 'FreeScout answers with FREESCOUT_API_KEY',
+    probe: async () => {
+      const mailboxes = await freescoutMailboxes();
+      return mailboxes instanceof Error
+        ? fail(mailboxes.message)
+        : pass(`${mailboxes.length} mailbox${mailboxes.length === 1 ? '' : 'es'}`);
+    },
+  };
+
+  const mailboxExists = (label: string, id: number | undefined) => ({
+    check: `${label} exists`,
+    probe: async () => {
+      if (id === undefined) return fail('no mailbox id configured');
+      const mailboxes = await freescoutMailboxes();
+      if (mailboxes instanceof Error) return fail(`cannot list mailboxes: ${mailboxes.message}`);
+      const mailbox = mailboxes.find((candidate) => candidate.id === id);
+      return mailbox ? pass(`${id} is "${mailbox.name}"`) : fail(`no mailbox ${id}`);
+    },
+  });
+
+  const slackAccepted = {
+    check: 'Slack accepts SLACK_BOT_TOKEN (auth.test)',
+    probe: async () => {
+      if (!clients.slack) return fail('SLACK_BOT_TOKEN is unset');
+      try {
+        const identity = await clients.slack.authTest();
+        return pass([identity.user, identity.team].filter(Boolean).join(' @ '));
+      } catch (error) {
+        return fail(reason(error));
+      }
+    },
+  };
+
+  const internalRoutesReachable = {
+    check: 'internal routes accept the console (INTERNAL_API_TOKEN or CF_ACCESS_*)',
+    probe: async () =>
+      config.internalAuth.token || config.internalAuth.cfAccess
+        ? pass()
+        : fail('neither is set: only loopback clients pass'),
+  };
+
+  const githubSeesRepo = {
+    check: 'GitHub credentials can see GITHUB_REPO',
+    probe: async () => {
+      if (!config.github.repo) return fail('GITHUB_REPO is unset');
+      if (!clients.github) {
+        return fail(
+          'set GITHUB_ISSUE_BOT_TOKEN, or GITHUB_APP_ID, GITHUB_APP_PRIVATE_KEY and GITHUB_APP_INSTALLATION_ID',
+        );
+      }
+      try {
+        const repository = await clients.github.getRepository();
+        return pass(repository.fullName);
+      } catch (error) {
+        return fail(reason(error));
+      }
+    },
+  };
+
+  const { issueUrlFieldId, mailboxIds } = config.autolink;
+  const issueUrlFieldExists = {
+    check: 'custom field FREESCOUT_GITHUB_ISSUE_URL_FIELD_ID exists',
+    probe: async () => {
+      if (issueUrlFieldId === undefined) return fail('FREESCOUT_GITHUB_ISSUE_URL_FIELD_ID is unset');
+      const freescout = clients.freescout;
+      const mailboxes = await freescoutMailboxes();
+      if (!freescout || mailboxes instanceof Error) {
+        return fail(`cannot list mailboxes: ${mailboxes instanceof Error ? mailboxes.message : ''}`);
+      }
+      // Custom fields belong to mailboxes: each autolinked mailbox needs it (any, when none is listed).
+      const targets = mailboxIds.length > 0 ? mailboxIds : mailboxes.map((mailbox) => mailbox.id);
+      const missing: number[] = [];
+      let fieldName: string | undefined;
+      for (const mailboxId of targets) {
+        try {
+          const field = (await freescout.listMailboxCustomFields(mailboxId)).find(
+            (candidate) => candidate.id === issueUrlFieldId,
+          );
+          if (field) fieldName = field.name;
+          else missing.push(mailboxId);
+        } catch (error) {
+          return fail(`mailbox ${mailboxId}: ${reason(error)}`);
+        }
+      }
+      const found = mailboxIds.length > 0 ? missing.length === 0 : fieldName !== undefined;
+      if (!found) {
+        return fail(
+          mailboxIds.length > 0
+            ? `field ${issueUrlFieldId} is missing in mailbox ${missing.join(', ')}`
+            : `no mailbox has field ${issueUrlFieldId}`,
+        );
+      }
+      return pass(`${issueUrlFieldId} is "${fieldName}"`);
+    },
+  };
+
+  const plans: FlagPlan[] = [
+    {
+      flag: 'FLAG_FREESCOUT_WEBHOOK_RECEIVE',
+      enabled: config.freescoutWebhooks.auditEnabled,
+      checks: [
+        isSet('FREESCOUT_AUDIT_WEBHOOK_SECRET', config.freescoutWebhooks.auditSecrets[0]),
+        internalRoutesReachable,
+        slackAccepted,
+      ],
+    },
+    {
+      flag: 'FLAG_FREESCOUT_RBAC_REVOKE',
+      enabled: config.freescoutWebhooks.rbacEnabled,
+      checks: [
+        isSet('FREESCOUT_RBAC_WEBHOOK_SECRET (or the audit secret)', config.freescoutWebhooks.rbacSecrets[0]),
+        internalRoutesReachable,
+      ],
+    },
+    {
+      flag: 'FLAG_FREESCOUT_CACHE_POLL',
+      enabled: config.freescoutWebhooks.pollEnabled,
+      checks: [freescoutReachable],
+    },
+    {
+      flag: 'FLAG_POSTMARK_DELIVERY_MONITOR',
+      enabled: config.postmark.enabled,
+      checks: [
+        isSet('POSTMARK_DELIVERY_WEBHOOK_SECRET', config.postmark.webhookSecrets[0]),
+        internalRoutesReachable,
+        slackAccepted,
+      ],
+    },
+    {
+      flag: 'FLAG_CONSOLE_INVESTIGATE_FROM_STATUS',
+      enabled: config.investigate.enabled,
+      checks: [
+        isSet('FREESCOUT_API_URL and FREESCOUT_API_KEY', config.freescout.api?.baseUrl),
+        isSet('FREESCOUT_OPERATIONS_MAILBOX_ID', config.investigate.operationsMailboxId),
+        freescoutReachable,
+        mailboxExists(
+          'Operations mailbox (FREESCOUT_OPERATIONS_MAILBOX_ID)',
+          config.investigate.operationsMailboxId,
+        ),
+        internalRoutesReachable,
+      ],
+    },
+    {
+      flag: 'FLAG_FREESCOUT_GITHUB_AUTOLINK',
+      enabled: config.autolink.enabled,
+      checks: [
+        isSet('FREESCOUT_WEBHOOK_SECRET', config.autolink.webhookSecrets[0]),
+        isSet('GITHUB_REPO', config.github.repo),
+        githubSeesRepo,
+        freescoutReachable,
+        ...mailboxIds.map((id) =>
+          mailboxExists(`autolink mailbox ${id} (FREESCOUT_AUTOLINK_MAILBOX_IDS)`, id),
+        ),
+        issueUrlFieldExists,
+      ],
+    },
+  ];
+
+  const checks: PreflightCheck[] = [];
+  for (const plan of plans.filter((candidate) => candidate.enabled)) {
+    for (const { check, probe } of plan.checks) {
+      const outcome = await probe().catch((error: unknown) => fail(reason(error)));
+      checks.push({ flag: plan.flag, check, ...outcome });
+    }
+  }
+  return { checks, flagsOff: plans.filter((plan) => !plan.enabled).map((plan) => plan.flag) };
+}
+
+/** `preflight`: prints the ✓/✗ table; exit code 1 when any check failed. */
+export async function preflightCommand(config: Config, clients: Clients, output: CliOutput): Promise<number> {
+  const { checks, flagsOff } = await runPreflight(config, clients);
+  if (checks.length === 0) {
+    output.out('No feature flag is on: nothing to check.');
+    return 0;
+  }
+  const rows = checks.map((check) => [check.ok ? '✓' : '✗', check.flag, check.check, check.detail]);
+  for (const line of formatTable([[' ', 'FLAG', 'CHECK', 'DETAIL'], ...rows])) output.out(line);
+  if (flagsOff.length > 0) output.out(`Off, not checked: ${flagsOff.join(', ')}`);
+  const failed = checks.filter((check) => !check.ok).length;
+  output.out(
+    failed === 0 ? `All ${checks.length} checks passed.` : `${failed} of ${checks.length} checks failed.`,
+  );
+  return failed === 0 ? 0 : 1;
+}

@@ -1,0 +1,93 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { FeatureDeps } from '../../lib/deps.ts';
+import { httpError } from '../../lib/errors.ts';
+import { requireFeature } from '../../lib/flags.ts';
+import { investigateSurface } from './service.ts';
+
+const investigateBodySchema = z.object({
+  surface: z.string().trim().min(1).max(200).describe('the console surface (tile) whose state is shown'),
+  state: z.string().trim().min(1).max(100).describe('the state the tile shows, e.g. DEGRADED'),
+  tile_url: z
+    .url({ protocol: /^https?$/ })
+    .max(2048)
+    .nullish()
+    .describe('link back to the console tile, written into the ticket'),
+  detail: z.string().max(5000).nullish(),
+  requested_by: z.string().trim().max(200).nullish(),
+});
+
+const ticketSchema = z.object({
+  ticket_url: z.string(),
+  conversation_id: z.number().int(),
+  workflow_id: z.string(),
+  deduplicated: z.boolean(),
+});
+
+const errorSchema = z.object({ error: z.string(), message: z.string() });
+
+export const investigateRoutes: FastifyPluginAsync<FeatureDeps> = async (app, deps) => {
+  const { config, clients } = deps;
+  const { operationsMailboxId, dedupMinutes } = config.investigate;
+  const { publicUrl } = config.freescout;
+  const configured =
+    config.freescout.api && clients.freescout && operationsMailboxId !== undefined && publicUrl
+      ? { freescout: clients.freescout, settings: { operationsMailboxId, dedupMinutes, publicUrl } }
+      : undefined;
+  const notConfigured = () =>
+    httpError(
+      503,
+      'not_configured',
+      'Investigate needs FREESCOUT_API_URL, FREESCOUT_API_KEY and FREESCOUT_OPERATIONS_MAILBOX_ID',
+    );
+
+  app.addHook(
+    'onRequest',
+    requireFeature(config.investigate.enabled, 'FLAG_CONSOLE_INVESTIGATE_FROM_STATUS'),
+  );
+  // Before the body is validated: a deploy missing its configuration says so whatever it is sent.
+  app.addHook('onRequest', async () => {
+    if (!configured) throw notConfigured();
+  });
+
+  app.withTypeProvider<ZodTypeProvider>().post(
+    '/api/console/status/investigate',
+    {
+      schema: {
+        summary: 'Open (or return) the Operations ticket investigating a console surface',
+        security: [{ internalToken: [] }, { cfAccess: [] }],
+        body: investigateBodySchema,
+        response: {
+          200: ticketSchema.describe('a ticket for this surface already exists within the dedup window'),
+          201: ticketSchema.describe('a new ticket was created'),
+          400: errorSchema,
+          401: errorSchema,
+          404: errorSchema,
+          502: errorSchema,
+          503: errorSchema,
+        },
+      },
+    },
+    async (request, reply) => {
+      if (!configured) throw notConfigured();
+      const { surface, state, tile_url, detail, requested_by } = request.body;
+      const result = await investigateSurface(
+        { db: deps.db, clock: deps.clock, log: request.log, ...configured },
+        {
+          surface,
+          state,
+          ...(tile_url ? { tileUrl: tile_url } : {}),
+          ...(detail ? { detail } : {}),
+          ...(requested_by ? { requestedBy: requested_by } : {}),
+        },
+      );
+      return reply.code(result.deduplicated ? 200 : 201).send({
+        ticket_url: result.ticketUrl,
+        conversation_id: result.conversationId,
+        workflow_id: result.workflowId,
+        deduplicated: result.deduplicated,
+      });
+    },
+  );
+};

@@ -1,0 +1,157 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../../src/cli/run.ts';
+import { type FakeFreeScout, startFakeFreeScout } from '../support/fake-freescout.ts';
+import { type FakeGitHub, startFakeGitHub } from '../support/fake-github.ts';
+import { type FakeSlack, startFakeSlack } from '../support/fake-slack.ts';
+import { captureOutput } from './capture.ts';
+
+const FREESCOUT_KEY = 'preflight-freescout-key';
+const GITHUB_TOKEN = 'ghp_preflight';
+const SLACK_TOKEN = 'xoxb-preflight';
+const ISSUE_URL_FIELD_ID = 7;
+
+let freescout: FakeFreeScout;
+let github: FakeGitHub;
+let slack: FakeSlack;
+
+beforeAll(async () => {
+  freescout = await startFakeFreeScout({
+    apiKey: FREESCOUT_KEY,
+    customFieldNames: { [ISSUE_URL_FIELD_ID]: 'github_issue_url' },
+  });
+  github = await startFakeGitHub({ owner: 'raxx', repo: 'ops', token: GITHUB_TOKEN });
+  slack = await startFakeSlack({ token: SLACK_TOKEN });
+});
+afterAll(async () => {
+  await freescout.close();
+  await github.close();
+  await slack.close();
+});
+
+/** Every flag on, every prerequisite met. */
+function healthyEnv(): Record<string, string | undefined> {
+  return {
+    INTERNAL_API_TOKEN: 'internal-token',
+    FREESCOUT_API_URL: freescout.url,
+    FREESCOUT_API_KEY: FREESCOUT_KEY,
+    SLACK_BOT_TOKEN: SLACK_TOKEN,
+    SLACK_API_URL: slack.url,
+    GITHUB_API_URL: github.url,
+    GITHUB_REPO: 'raxx/ops',
+    GITHUB_ISSUE_BOT_TOKEN: GITHUB_TOKEN,
+    FLAG_FREESCOUT_WEBHOOK_RECEIVE: '1',
+    FREESCOUT_AUDIT_WEBHOOK_SECRET: 'audit-secret',
+    FLAG_FREESCOUT_RBAC_REVOKE: '1',
+    FLAG_FREESCOUT_CACHE_POLL: '1',
+    FLAG_POSTMARK_DELIVERY_MONITOR: '1',
+    POSTMARK_DELIVERY_WEBHOOK_SECRET: 'postmark-token',
+    FLAG_CONSOLE_INVESTIGATE_FROM_STATUS: '1',
+    FREESCOUT_OPERATIONS_MAILBOX_ID: '2',
+    FLAG_FREESCOUT_GITHUB_AUTOLINK: '1',
+    FREESCOUT_WEBHOOK_SECRET: 'autolink-secret',
+    FREESCOUT_AUTOLINK_MAILBOX_IDS: '1,2',
+    FREESCOUT_GITHUB_ISSUE_URL_FIELD_ID: String(ISSUE_URL_FIELD_ID),
+  };
+}
+
+async function preflight(env: Record<string, string | undefined>) {
+  const output = captureOutput();
+  const code = await runCli(['preflight'], env, output);
+  const rows = output.stdout.filter((line) => /^[✓✗]/.test(line));
+  const failed = (flag: string) => rows.filter((line) => line.startsWith('✗') && line.includes(flag));
+  return { code, output, rows, failed };
+}
+
+describe('cli: preflight', () => {
+  it('passes every check and exits 0 when every prerequisite is met', async () => {
+    const { code, output, rows } = await preflight(healthyEnv());
+    expect(rows.length).toBeGreaterThan(15);
+    expect(rows.every((line) => line.startsWith('✓'))).toBe(true);
+    expect(output.stdout.at(-1)).toMatch(/^All \d+ checks passed\.$/);
+    expect(code).toBe(0);
+  });
+
+  it('checks only the flags that are on', async () => {
+    const { code, output, rows } = await preflight({
+      ...healthyEnv(),
+      FLAG_FREESCOUT_WEBHOOK_RECEIVE: '0',
+      FLAG_FREESCOUT_RBAC_REVOKE: '0',
+      FLAG_FREESCOUT_CACHE_POLL: '0',
+      FLAG_POSTMARK_DELIVERY_MONITOR: '0',
+      FLAG_FREESCOUT_GITHUB_AUTOLINK: '0',
+    });
+    expect(code).toBe(0);
+    expect(rows.every((line) => line.includes('FLAG_CONSOLE_INVESTIGATE_FROM_STATUS'))).toBe(true);
+    expect(output.stdout).toContain(
+      'Off, not checked: FLAG_FREESCOUT_WEBHOOK_RECEIVE, FLAG_FREESCOUT_RBAC_REVOKE, FLAG_FREESCOUT_CACHE_POLL, FLAG_POSTMARK_DELIVERY_MONITOR, FLAG_FREESCOUT_GITHUB_AUTOLINK',
+    );
+  });
+
+  it('has nothing to check when every flag is off', async () => {
+    const { code, output } = await preflight({});
+    expect(code).toBe(0);
+    expect(output.stdout).toEqual(['No feature flag is on: nothing to check.']);
+  });
+
+  it('fails when a flag’s secret is unset', async () => {
+    const { code, failed } = await preflight({
+      ...healthyEnv(),
+      POSTMARK_DELIVERY_WEBHOOK_SECRET: undefined,
+    });
+    expect(code).toBe(1);
+    expect(failed('FLAG_POSTMARK_DELIVERY_MONITOR')).toEqual([
+      expect.stringMatching(/POSTMARK_DELIVERY_WEBHOOK_SECRET is set\s+unset$/),
+    ]);
+  });
+
+  it('fails every FreeScout check when FreeScout refuses the key', async () => {
+    const { code, failed } = await preflight({ ...healthyEnv(), FREESCOUT_API_KEY: 'revoked-key' });
+    expect(code).toBe(1);
+    expect(failed('FLAG_FREESCOUT_CACHE_POLL')).toEqual([expect.stringContaining('answered 401')]);
+    expect(failed('FLAG_CONSOLE_INVESTIGATE_FROM_STATUS').length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('fails when the Operations mailbox id names no mailbox', async () => {
+    const { code, failed } = await preflight({ ...healthyEnv(), FREESCOUT_OPERATIONS_MAILBOX_ID: '99' });
+    expect(code).toBe(1);
+    expect(failed('FLAG_CONSOLE_INVESTIGATE_FROM_STATUS')).toEqual([
+      expect.stringContaining('no mailbox 99'),
+    ]);
+  });
+
+  it('fails when the GitHub issue URL custom field does not exist', async () => {
+    const { code, failed } = await preflight({ ...healthyEnv(), FREESCOUT_GITHUB_ISSUE_URL_FIELD_ID: '8' });
+    expect(code).toBe(1);
+    expect(failed('FLAG_FREESCOUT_GITHUB_AUTOLINK')).toEqual([expect.stringContaining('field 8 is missing')]);
+  });
+
+  it('fails when the GitHub token cannot see GITHUB_REPO', async () => {
+    const { code, failed } = await preflight({ ...healthyEnv(), GITHUB_REPO: 'raxx/secret' });
+    expect(code).toBe(1);
+    expect(failed('FLAG_FREESCOUT_GITHUB_AUTOLINK')).toEqual([
+      expect.stringMatching(/GitHub credentials can see GITHUB_REPO.*404/),
+    ]);
+  });
+
+  it('fails when Slack refuses the bot token', async () => {
+    const { code, failed } = await preflight({ ...healthyEnv(), SLACK_BOT_TOKEN: 'xoxb-revoked' });
+    expect(code).toBe(1);
+    expect(failed('FLAG_POSTMARK_DELIVERY_MONITOR')).toEqual([expect.stringContaining('invalid_auth')]);
+    expect(failed('FLAG_FREESCOUT_WEBHOOK_RECEIVE')).toEqual([expect.stringContaining('invalid_auth')]);
+  });
+
+  it('asks FreeScout for its mailboxes once, however many flags need them', async () => {
+    freescout.requests.length = 0;
+    await preflight(healthyEnv());
+    expect(freescout.requests.filter((request) => request.path === '/api/mailboxes')).toHaveLength(1);
+  });
+
+  it('never prints a secret', async () => {
+    const env = healthyEnv();
+    const { output } = await preflight({ ...env, FREESCOUT_API_KEY: 'revoked-key-0042' });
+    const printed = [...output.stdout, ...output.stderr].join('\n');
+    for (const secret of ['revoked-key-0042', GITHUB_TOKEN, SLACK_TOKEN, 'audit-secret', 'postmark-token']) {
+      expect(printed).not.toContain(secret);
+    }
+  });
+});

@@ -1,0 +1,97 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { TestApp } from '../support/app.ts';
+import { openTestDatabase, type TestDatabase, truncate } from '../support/db.ts';
+import { type FakeFreeScout, startFakeFreeScout } from '../support/fake-freescout.ts';
+import {
+  API_KEY,
+  clickInvestigate,
+  creates,
+  OPERATIONS_MAILBOX_ID,
+  PUBLIC_URL,
+  startInvestigateApp,
+} from './harness.ts';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+let database: TestDatabase;
+let fake: FakeFreeScout;
+let app: TestApp;
+
+beforeAll(async () => {
+  database = await openTestDatabase();
+  fake = await startFakeFreeScout({ apiKey: API_KEY });
+  app = await startInvestigateApp({ db: database.db, fake });
+});
+afterEach(async () => {
+  await truncate(database, 'investigate_ticket', 'investigate_attempt');
+});
+afterAll(async () => {
+  await app.close();
+  await fake.close();
+  await database.close();
+});
+
+describe('POST /api/console/status/investigate', () => {
+  it('opens an Operations ticket tagged auto:status and answers 201 with its public link', async () => {
+    const answer = await clickInvestigate(app, {
+      surface: 'payments',
+      state: 'DEGRADED',
+      tile_url: 'https://console.raxx.test/console/status#payments',
+      detail: 'p95 latency 4.2 s',
+      requested_by: 'kris@raxx.test',
+    });
+
+    expect(answer.status).toBe(201);
+    expect(answer.body).toEqual({
+      ticket_url: `${PUBLIC_URL}/conversation/${answer.body.conversation_id}`,
+      conversation_id: expect.any(Number),
+      workflow_id: expect.stringMatching(UUID),
+      deduplicated: false,
+    });
+    const conversation = fake.state.conversation(answer.body.conversation_id);
+    expect(conversation?.mailboxId).toBe(OPERATIONS_MAILBOX_ID);
+    expect(conversation?.tags.map((tag) => tag.name)).toEqual(['auto:status']);
+    expect(conversation?.subject).toContain(answer.body.workflow_id);
+    const text = conversation?.threads.map((thread) => thread.body).join('\n') ?? '';
+    expect(text).toContain(answer.body.workflow_id);
+    expect(text).toContain('https://console.raxx.test/console/status#payments');
+    expect(text).toContain('p95 latency 4.2 s');
+    expect(text).toContain('kris@raxx.test');
+  });
+
+  it('records the ticket against the surface', async () => {
+    const answer = await clickInvestigate(app, { surface: 'search', state: 'DOWN' });
+    const row = await database.db
+      .selectFrom('investigate_ticket')
+      .selectAll()
+      .where('surface', '=', 'search')
+      .executeTakeFirstOrThrow();
+    expect(row).toMatchObject({
+      state: 'open',
+      workflow_id: answer.body.workflow_id,
+      conversation_id: answer.body.conversation_id,
+      ticket_url: answer.body.ticket_url,
+    });
+  });
+
+  it('escapes markup the console sends so it cannot inject HTML into the ticket', async () => {
+    const answer = await clickInvestigate(app, {
+      surface: 'mail',
+      state: 'DEGRADED',
+      detail: '<script>alert(1)</script>',
+      tile_url: 'https://console.raxx.test/status?tile="><img src=x>',
+    });
+    expect(answer.status).toBe(201);
+    const text = fake.state.conversation(answer.body.conversation_id)?.threads[0]?.body ?? '';
+    expect(text).not.toContain('<script>');
+    expect(text).not.toContain('"><img');
+    expect(text).toContain('&lt;script&gt;');
+  });
+
+  it('sends one create per new ticket with the API key', async () => {
+    await clickInvestigate(app, { surface: 'billing', state: 'DEGRADED' });
+    const [create] = creates(fake).slice(-1);
+    expect(create?.headers['x-freescout-api-key']).toBe(API_KEY);
+    expect(create?.body).toMatchObject({ mailboxId: OPERATIONS_MAILBOX_ID, tags: ['auto:status'] });
+  });
+});
