@@ -46,6 +46,12 @@ const ROUTES: RouteUnderTest[] = [
     tables: ['rbac_access_grant'],
     headers: () => ({}),
   },
+  {
+    name: 'investigate',
+    url: '/api/console/status/investigate',
+    tables: ['investigate_ticket', 'investigate_attempt'],
+    headers: () => ({}),
+  },
 ];
 
 const deepArray = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
@@ -86,6 +92,11 @@ beforeAll(async () => {
       FLAG_FREESCOUT_WEBHOOK_RECEIVE: '1',
       FLAG_FREESCOUT_RBAC_REVOKE: '1',
       FREESCOUT_AUDIT_WEBHOOK_SECRET: SECRET,
+      FLAG_CONSOLE_INVESTIGATE_FROM_STATUS: '1',
+      // Never reached: every body here is refused before FreeScout would be called.
+      FREESCOUT_API_URL: 'http://127.0.0.1:9',
+      FREESCOUT_API_KEY: 'unused',
+      FREESCOUT_OPERATIONS_MAILBOX_ID: '2',
     },
   });
 });
