@@ -1,0 +1,95 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createFreeScoutClient, type FreeScoutClient } from '../../src/clients/freescout.ts';
+import { createSlackClient, type SlackClient } from '../../src/clients/slack.ts';
+import { recordOperatorInteraction } from '../../src/features/freescout-webhooks/audit.ts';
+import { deliverSecurityNotifications } from '../../src/features/freescout-webhooks/notifications.ts';
+import { pollFreescoutChanges } from '../../src/features/freescout-webhooks/poller.ts';
+import { createLogger } from '../../src/lib/logger.ts';
+import { manualClock } from '../support/app.ts';
+import { openTestDatabase, type TestDatabase, truncate } from '../support/db.ts';
+import { type FakeFreeScout, startFakeFreeScout } from '../support/fake-freescout.ts';
+import type { Fault } from '../support/fake-http.ts';
+import { type FakeSlack, startFakeSlack } from '../support/fake-slack.ts';
+
+const log = createLogger({ level: 'silent', secretValues: [] });
+const FAULTS: Array<[string, Fault]> = [
+  ['a 500', { status: 500 }],
+  ['a 429 with Retry-After', { status: 429, retryAfter: 1 }],
+  ['a hang past the timeout', { hang: true }],
+  ['a connection reset', { reset: true }],
+];
+
+let database: TestDatabase;
+let slack: FakeSlack;
+let slackClient: SlackClient;
+let freescout: FakeFreeScout;
+let freescoutClient: FreeScoutClient;
+const clock = manualClock(new Date('2026-11-24T12:00:00Z'));
+
+beforeAll(async () => {
+  database = await openTestDatabase();
+  slack = await startFakeSlack();
+  slackClient = createSlackClient({ apiUrl: slack.url, token: 'xoxb-faults', timeoutMs: 300 });
+  freescout = await startFakeFreeScout({ apiKey: 'fs-key', clock });
+  freescoutClient = createFreeScoutClient({ baseUrl: freescout.url, apiKey: 'fs-key', timeoutMs: 300 });
+});
+afterAll(async () => {
+  await slackClient.close();
+  await slack.close();
+  await freescoutClient.close();
+  await freescout.close();
+  await database.close();
+});
+
+describe('Slack faults and security notifications', () => {
+  beforeEach(async () => {
+    await truncate(database, 'security_notification', 'operator_interaction_audit');
+    slack.state.messages.length = 0;
+  });
+
+  it.each(FAULTS)('delivers exactly once after %s, with bounded attempts', async (_name, fault) => {
+    const deps = { db: database.db, slack: slackClient, channel: 'D0AJ7K184TV', clock, log };
+    await recordOperatorInteraction(
+      { db: database.db, now: clock.now() },
+      { operator_id: 'op', ticket_id: 1, action: 'read' },
+    );
+    slack.failNext(fault);
+    expect(await deliverSecurityNotifications(deps)).toEqual({ delivered: 0, failed: 1 });
+    const [pending] = await database.db.selectFrom('security_notification').selectAll().execute();
+    expect(pending).toMatchObject({ attempts: 1, delivered_at: null, last_error: expect.any(String) });
+    expect(new Date(pending?.next_attempt_at ?? 0).getTime()).toBeGreaterThan(clock.now().getTime());
+
+    clock.advance(20 * 60_000);
+    expect(await deliverSecurityNotifications(deps)).toEqual({ delivered: 1, failed: 0 });
+    clock.advance(20 * 60_000);
+    expect(await deliverSecurityNotifications(deps)).toEqual({ delivered: 0, failed: 0 });
+    expect(slack.state.messages).toHaveLength(1);
+  });
+});
+
+describe('FreeScout faults and the cache poller', () => {
+  beforeEach(() => truncate(database, 'freescout_ticket_cache', 'freescout_poll_cursor', 'job_lease'));
+
+  it.each(FAULTS)('loses no change across %s on the conversation list', async (_name, fault) => {
+    const deps = {
+      db: database.db,
+      freescout: freescoutClient,
+      clock,
+      log,
+      ttlSeconds: 3600,
+      intervalSeconds: 60,
+      holder: 'a',
+    };
+    const conversation = freescout.state.insertConversation({ status: 'active' });
+    freescout.failNext(fault, { method: 'GET', path: /^\/api\/conversations$/, times: 3 });
+    await pollFreescoutChanges(deps).catch(() => undefined);
+    clock.advance(60_000);
+    await pollFreescoutChanges(deps);
+    const row = await database.db
+      .selectFrom('freescout_ticket_cache')
+      .select('status')
+      .where('ticket_id', '=', conversation.id)
+      .executeTakeFirst();
+    expect(row?.status).toBe('active');
+  });
+});
