@@ -88,6 +88,7 @@ describe('grants', () => {
     [{ operator_id: 'op', ticket_id: 1 }],
     [{ operator_id: 'op', ticket_id: 'one', scope: 's' }],
     [{ operator_id: 'op', ticket_id: 1, scope: 's', expires_at: 'tomorrow' }],
+    [{ operator_id: 'op', ticket_id: 1, scope: 's', expires_at: '2020-01-01T00:00:00Z' }],
   ])('answers 400 invalid_payload to %j', async (body) => {
     const response = await grant(body);
     expect(response.statusCode).toBe(400);

@@ -21,6 +21,9 @@ export async function createAccessGrant(
   now: Date,
   input: { operator_id: string; ticket_id: number; scope: string; expires_at?: Date | undefined },
 ): Promise<AccessGrant> {
+  if (input.expires_at && input.expires_at <= now) {
+    throw httpError(400, 'invalid_payload', 'expires_at must be in the future');
+  }
   return db.transaction().execute(async (trx) => {
     const state = await ticketStateAtRead(trx, input.ticket_id, now, { lock: true });
     if (!isOpen(state)) {
@@ -102,6 +105,7 @@ export async function applyRbacDelivery(
       .set({ revoked_at: options.now, revoke_reason: reason })
       .where('ticket_id', '=', snapshot.ticketId)
       .where('revoked_at', 'is', null)
+      .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', options.now)]))
       .returning('id')
       .execute();
     return { revoked: revoked.length };

@@ -68,7 +68,7 @@ const grantSchema = z.object({
 
 const grantQuerySchema = z.object({
   operator_id: z.string().min(1).optional(),
-  active: z.enum(['true', 'false']).optional(),
+  active: z.enum(['true', 'false', '1', '0']).optional(),
 });
 
 const iso = (value: Date | string | null) => (value === null ? null : new Date(value).toISOString());
@@ -219,7 +219,7 @@ export const freescoutWebhookRoutes: FastifyPluginAsync<FeatureDeps> = async (ba
       const { operator_id, active } = request.query;
       const grants = await listAccessGrants(db, clock.now(), {
         operator_id,
-        active: active === undefined ? undefined : active === 'true',
+        active: active === undefined ? undefined : active === 'true' || active === '1',
       });
       return { grants: grants.map(grantReply) };
     },
