@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { Config } from './config.ts';
 import type { Db } from './db/database.ts';
 import { healthRoutes } from './features/health/routes.ts';
+import { postmarkRoutes } from './features/postmark/routes.ts';
 import { type Clock, systemClock } from './lib/clock.ts';
 import type { Clients, FeatureDeps } from './lib/deps.ts';
 import { errorHandler, notFoundHandler } from './lib/error-handler.ts';
@@ -94,6 +95,7 @@ export async function buildApp(deps: AppDeps) {
     backgroundJobs: deps.backgroundJobs ?? false,
   };
   await app.register(healthRoutes, featureDeps);
+  await app.register(postmarkRoutes, featureDeps);
 
   app.get('/docs/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;
