@@ -22,7 +22,12 @@ const errorSchema = z.object({ error: z.string(), message: z.string() });
 const webhookReplySchema = z.object({ ok: z.literal(true), ignored: z.literal(true).optional() });
 
 const recentQuerySchema = z.object({
-  limit: z.coerce.number<string>().int().min(1).max(500).default(50),
+  limit: z
+    .string()
+    .regex(/^[0-9]+$/, 'expected an integer from 1 to 500')
+    .transform(Number)
+    .pipe(z.number().int().min(1).max(500))
+    .default(50),
 });
 const recentEventSchema = z.object({
   id: z.number(),
