@@ -116,6 +116,16 @@ describe('recent-deliveries', () => {
     // The events themselves stay listed until retention prunes them.
     expect(later.events).toHaveLength(4);
   });
+  it('reads the counts from the rollups written with each event, not from the raw events', async () => {
+    await postPostmark(app, deliveryPayload());
+    await postPostmark(app, bouncePayload());
+    await database.db.deleteFrom('postmark_event').execute();
+    expect((await recent()).json()).toEqual({
+      events: [],
+      counts_24h: { delivered: 1, bounced: 1, spam_complaint: 0 },
+      total_24h: 2,
+    });
+  });
 });
 
 describe('recent-deliveries with the flag off', () => {
