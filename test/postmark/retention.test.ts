@@ -1,7 +1,11 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { buildApp } from '../../src/app.ts';
+import { loadConfig } from '../../src/config.ts';
 import { DAY_MS, HOUR_MS, MINUTE_MS, recordPostmarkEvent } from '../../src/features/postmark/events.ts';
 import { interpretPostmarkPayload, type PostmarkEvent } from '../../src/features/postmark/payload.ts';
 import { prunePostmarkEvents } from '../../src/features/postmark/retention.ts';
+import { createLogger } from '../../src/lib/logger.ts';
+import { manualClock } from '../support/app.ts';
 import { openTestDatabase, type TestDatabase, truncate } from '../support/db.ts';
 import { bouncePayload, deliveryPayload } from '../support/postmark.ts';
 
@@ -85,5 +89,28 @@ describe('pruning Postmark events', () => {
     });
     expect(pruned.events).toBe(0);
     expect(await ages()).toHaveLength(4);
+  });
+});
+
+describe('the retention job', () => {
+  it('prunes in the background once the app runs its background jobs, and holds the lease meanwhile', async () => {
+    await recordAt(10 * DAY_MS, 3);
+    await recordAt(DAY_MS, 1);
+    const config = loadConfig({ POSTMARK_EVENT_RETENTION_DAYS: '7', LOG_LEVEL: 'silent' });
+    const app = await buildApp({
+      config,
+      db: database.db,
+      log: createLogger({ level: 'silent', secretValues: [] }),
+      clock: manualClock(NOW),
+      backgroundJobs: true,
+    });
+    try {
+      await vi.waitFor(async () => expect(await ages()).toEqual([1]));
+      const lease = await database.db.selectFrom('job_lease').select('name').execute();
+      expect(lease).toEqual([{ name: 'postmark-retention' }]);
+    } finally {
+      await app.close();
+    }
+    expect(await database.db.selectFrom('job_lease').select('name').execute()).toEqual([]);
   });
 });

@@ -29,6 +29,12 @@ describe('with the flag off', () => {
     expect(response.json()).toEqual({ error: 'feature_disabled', message: expect.any(String) });
     expect(await storedEvents()).toEqual([]);
   });
+
+  it('answers 401 whatever the body', async () => {
+    for (const body of ['', '{not json', '{}']) {
+      expect((await postPostmark(app, body)).statusCode).toBe(401);
+    }
+  });
 });
 
 describe('with the flag on', () => {

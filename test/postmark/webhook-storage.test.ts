@@ -135,10 +135,12 @@ describe('storing Postmark events', () => {
 });
 
 describe('refusing bodies it cannot store', () => {
-  it('answers 400 invalid_json to a body that is not JSON', async () => {
-    const response = await postPostmark(app, '{"RecordType": "Delivery"');
-    expect(response.statusCode).toBe(400);
-    expect(response.json()).toEqual({ error: 'invalid_json', message: expect.any(String) });
+  it('answers 400 invalid_json to a body that is not JSON, or empty', async () => {
+    for (const body of ['{"RecordType": "Delivery"', '']) {
+      const response = await postPostmark(app, body);
+      expect(response.statusCode).toBe(400);
+      expect(response.json()).toEqual({ error: 'invalid_json', message: expect.any(String) });
+    }
   });
 
   it('answers 400 invalid_payload without a RecordType', async () => {

@@ -17,6 +17,8 @@ const FLAG_NAME = 'FLAG_POSTMARK_DELIVERY_MONITOR';
 const TOKEN_HEADER = 'x-postmark-webhook-token';
 const RETENTION_INTERVAL_MS = 15 * 60_000;
 const RETENTION_LEASE_MS = 10 * 60_000;
+/** Shutdown waits this long for alerts in flight, well inside the 10 s grace of the process. */
+const ALERTS_DRAIN_MS = 5_000;
 
 const errorSchema = z.object({ error: z.string(), message: z.string() });
 const webhookReplySchema = z.object({ ok: z.literal(true), ignored: z.literal(true).optional() });
@@ -120,7 +122,16 @@ export const postmarkRoutes: FastifyPluginAsync<FeatureDeps> = async (base, deps
   app.addHook('onClose', async () => {
     await retention?.stop();
     if (retention) await releaseLease(db, RETENTION_LEASE_NAME).catch(() => undefined);
-    await alertMonitor.idle();
+    await waitAtMost(ALERTS_DRAIN_MS, alertMonitor.idle());
     await alertsSource?.close();
   });
 };
+
+async function waitAtMost(ms: number, work: Promise<void>): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+  });
+  await Promise.race([work, timeout]);
+  clearTimeout(timer);
+}
