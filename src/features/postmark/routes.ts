@@ -1,4 +1,4 @@
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, onRequestHookHandler } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { type BackgroundJob, runEvery } from '../../lib/background.ts';
@@ -63,10 +63,22 @@ export const postmarkRoutes: FastifyPluginAsync<FeatureDeps> = async (base, deps
     alertsSource,
   });
 
+  // Contract §3: 401 while the flag is off (the set-up runbook expects it), not the usual 404.
+  // Checked on request, before the body is even parsed.
+  const requireWebhookToken: onRequestHookHandler = async (request) => {
+    if (!settings.enabled)
+      throw httpError(401, 'feature_disabled', `the delivery monitor is off (${FLAG_NAME})`);
+    const token = request.headers[TOKEN_HEADER];
+    if (!tokenMatches(typeof token === 'string' ? token : undefined, settings.webhookSecrets)) {
+      throw httpError(401, 'unauthorized', 'missing or wrong X-Postmark-Webhook-Token');
+    }
+  };
+
   app.post(
     '/webhooks/postmark/delivery',
     {
       config: { rawBody: true },
+      onRequest: requireWebhookToken,
       schema: {
         description:
           'Postmark Delivery, Bounce and SpamComplaint webhook. Authenticated by the X-Postmark-Webhook-Token header; other record types are acknowledged and dropped.',
@@ -74,16 +86,9 @@ export const postmarkRoutes: FastifyPluginAsync<FeatureDeps> = async (base, deps
       },
     },
     async (request) => {
-      // Postmark treats any non-200 as "retry later"; 401 (not 404) while off matches the runbook's set-up order.
-      if (!settings.enabled)
-        throw httpError(401, 'feature_disabled', `the delivery monitor is off (${FLAG_NAME})`);
-      const token = request.headers[TOKEN_HEADER];
-      if (!tokenMatches(typeof token === 'string' ? token : undefined, settings.webhookSecrets)) {
-        throw httpError(401, 'unauthorized', 'missing or wrong X-Postmark-Webhook-Token');
-      }
-      if (!request.rawBody) throw httpError(400, 'invalid_json', 'the request body is not valid JSON');
-      const delivery = interpretPostmarkPayload(parseJsonBody(request.rawBody));
+      const delivery = interpretPostmarkPayload(parseJsonBody(request.rawBody ?? Buffer.alloc(0)));
       if (delivery.kind === 'ignored') return { ok: true as const, ignored: true as const };
+      // Answered only once stored; the threshold check runs after, off this request.
       const stored = await recordPostmarkEvent(db, delivery.event, clock.now());
       if (stored) alertMonitor.request();
       return { ok: true as const };
