@@ -21,7 +21,7 @@ export interface PostmarkAlert {
   detectedAt: Date;
 }
 
-export type AlertSettings = Pick<Config['postmark'], 'bounceAlertRate' | 'spamAlertRate' | 'alertMinVolume'>;
+type AlertSettings = Pick<Config['postmark'], 'bounceAlertRate' | 'spamAlertRate' | 'alertMinVolume'>;
 
 const WINDOW_LABEL: Record<number, string> = { [HOUR_MS]: 'the last hour', [DAY_MS]: 'the last 24 hours' };
 
@@ -91,7 +91,7 @@ function percent(rate: number): string {
   return `${(rate * 100).toFixed(2)}%`;
 }
 
-export function describeAlert(alert: PostmarkAlert): string {
+function describeAlert(alert: PostmarkAlert): string {
   const what = alert.kind === 'bounce_rate' ? 'bounce rate' : 'spam-complaint rate';
   const noun = alert.kind === 'bounce_rate' ? 'bounces' : 'spam complaints';
   return (
@@ -101,7 +101,7 @@ export function describeAlert(alert: PostmarkAlert): string {
 }
 
 /** The JSON the console alerts bell receives at ALERTS_SOURCE_URL. */
-export function alertSourceBody(alert: PostmarkAlert) {
+function alertSourceBody(alert: PostmarkAlert) {
   return {
     source: 'postmark',
     kind: alert.kind,
@@ -116,7 +116,7 @@ export function alertSourceBody(alert: PostmarkAlert) {
   };
 }
 
-export interface AlertsSource {
+interface AlertsSource {
   post(alert: PostmarkAlert): Promise<void>;
   close(): Promise<void>;
 }
@@ -147,7 +147,7 @@ export function createAlertsSource(url: string, timeoutMs = ALERTS_SOURCE_TIMEOU
   };
 }
 
-export interface AlertSenders {
+interface AlertSenders {
   slack: SlackClient | undefined;
   channel: string;
   alertsSource: AlertsSource | undefined;

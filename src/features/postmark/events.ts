@@ -14,13 +14,13 @@ export const MINUTE_MS = 60_000;
 export const HOUR_MS = 60 * MINUTE_MS;
 export const DAY_MS = 24 * HOUR_MS;
 
-export interface EventCounts {
+interface EventCounts {
   delivered: number;
   bounced: number;
   spam_complaint: number;
 }
 
-export interface RecentEvent {
+interface RecentEvent {
   id: number;
   event_type: PostmarkEventType;
   message_id: string | null;
@@ -71,7 +71,7 @@ export async function recordPostmarkEvent(
  * Event counts over the window ending now: the minute buckets that start after `now - windowMs`
  * (the current, partial minute included), read from the rollups only.
  */
-export async function countEventsSince(db: Db, now: Date, windowMs: number): Promise<EventCounts> {
+async function countEventsSince(db: Db, now: Date, windowMs: number): Promise<EventCounts> {
   const rows = await db
     .selectFrom('postmark_event_rollup')
     .select(['event_type', (eb) => eb.fn.sum<number>('count').as('total')])
@@ -87,12 +87,12 @@ export async function countEventsSince(db: Db, now: Date, windowMs: number): Pro
   };
 }
 
-export function totalOf(counts: EventCounts): number {
+function totalOf(counts: EventCounts): number {
   return counts.delivered + counts.bounced + counts.spam_complaint;
 }
 
 /** `YYYY-MM-DD HH:MM:SS` in UTC. */
-export function formatUtc(time: Date): string {
+function formatUtc(time: Date): string {
   return time.toISOString().slice(0, 19).replace('T', ' ');
 }
 
