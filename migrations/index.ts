@@ -1,6 +1,7 @@
 import type { Migration } from 'kysely';
 import * as serviceBase from './20261124T0600_service_base.ts';
 import * as freescoutWebhooks from './20261124T0700_freescout_webhooks.ts';
+import * as postmarkEvents from './20261124T0710_postmark_events.ts';
 import * as investigate from './20261124T0720_investigate.ts';
 
 /**
@@ -10,5 +11,6 @@ import * as investigate from './20261124T0720_investigate.ts';
 export const migrations: Record<string, Migration> = {
   '20261124T0600_service_base': serviceBase,
   '20261124T0700_freescout_webhooks': freescoutWebhooks,
+  '20261124T0710_postmark_events': postmarkEvents,
   '20261124T0720_investigate': investigate,
 };

@@ -8,6 +8,7 @@ import type { Db } from './db/database.ts';
 import { freescoutWebhookRoutes } from './features/freescout-webhooks/routes.ts';
 import { healthRoutes } from './features/health/routes.ts';
 import { investigateRoutes } from './features/investigate/routes.ts';
+import { postmarkRoutes } from './features/postmark/routes.ts';
 import { type Clock, systemClock } from './lib/clock.ts';
 import type { Clients, FeatureDeps } from './lib/deps.ts';
 import { clientErrorHandler, errorHandler, notFoundHandler } from './lib/error-handler.ts';
@@ -99,6 +100,7 @@ export async function buildApp(deps: AppDeps) {
   await app.register(healthRoutes, featureDeps);
   await app.register(freescoutWebhookRoutes, featureDeps);
   await app.register(investigateRoutes, featureDeps);
+  await app.register(postmarkRoutes, featureDeps);
 
   app.get('/docs/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;

@@ -1,0 +1,238 @@
+import { sql } from 'kysely';
+import type { Logger } from 'pino';
+import { Agent, request } from 'undici';
+import type { SlackClient } from '../../clients/slack.ts';
+import type { Config } from '../../config.ts';
+import type { Db } from '../../db/database.ts';
+import type { Clock } from '../../lib/clock.ts';
+import { UpstreamError } from '../../lib/errors.ts';
+import { DAY_MS, HOUR_MS } from './events.ts';
+
+export type AlertKind = 'bounce_rate' | 'spam_rate';
+
+export interface PostmarkAlert {
+  kind: AlertKind;
+  /** Events of the kind ÷ messages (Delivery + Bounce + SpamComplaint events) in the window. */
+  rate: number;
+  threshold: number;
+  events: number;
+  messages: number;
+  windowMs: number;
+  detectedAt: Date;
+}
+
+type AlertSettings = Pick<Config['postmark'], 'bounceAlertRate' | 'spamAlertRate' | 'alertMinVolume'>;
+
+const WINDOW_LABEL: Record<number, string> = { [HOUR_MS]: 'the last hour', [DAY_MS]: 'the last 24 hours' };
+
+/** The alerts whose rate is over its threshold with at least the minimum volume, read from the rollups. */
+export async function findAlertsOverThreshold(
+  db: Db,
+  now: Date,
+  settings: AlertSettings,
+): Promise<PostmarkAlert[]> {
+  const hourAgo = new Date(now.getTime() - HOUR_MS);
+  const dayAgo = new Date(now.getTime() - DAY_MS);
+  const { rows } = await sql<{
+    bounced_hour: number;
+    messages_hour: number;
+    spam_day: number;
+    messages_day: number;
+  }>`
+    select
+      coalesce(sum(count) filter (where minute > ${hourAgo} and event_type = 'Bounce'), 0) as bounced_hour,
+      coalesce(sum(count) filter (where minute > ${hourAgo}), 0) as messages_hour,
+      coalesce(sum(count) filter (where event_type = 'SpamComplaint'), 0) as spam_day,
+      coalesce(sum(count), 0) as messages_day
+    from postmark_event_rollup
+    where minute > ${dayAgo}`.execute(db);
+  const counts = rows[0];
+  if (!counts) return [];
+  const candidates: PostmarkAlert[] = [
+    alertOf('bounce_rate', Number(counts.bounced_hour), Number(counts.messages_hour), HOUR_MS),
+    alertOf('spam_rate', Number(counts.spam_day), Number(counts.messages_day), DAY_MS),
+  ];
+  return candidates.filter(
+    (alert) => alert.messages >= settings.alertMinVolume && alert.rate > alert.threshold,
+  );
+
+  function alertOf(kind: AlertKind, events: number, messages: number, windowMs: number): PostmarkAlert {
+    const threshold = kind === 'bounce_rate' ? settings.bounceAlertRate : settings.spamAlertRate;
+    return {
+      kind,
+      rate: messages === 0 ? 0 : events / messages,
+      threshold,
+      events,
+      messages,
+      windowMs,
+      detectedAt: now,
+    };
+  }
+}
+
+/**
+ * Claims the right to send this alert: true for exactly one caller per kind per window, across
+ * every instance, because the claim is one conditional upsert of the kind's state row.
+ */
+export async function claimAlert(db: Db, alert: PostmarkAlert): Promise<boolean> {
+  const windowStart = new Date(alert.detectedAt.getTime() - alert.windowMs);
+  const { rows } = await sql<{ kind: string }>`
+    insert into postmark_alert_state (kind, alerted_at, rate, events, messages)
+    values (${alert.kind}, ${alert.detectedAt}, ${alert.rate}, ${alert.events}, ${alert.messages})
+    on conflict (kind) do update set
+      alerted_at = excluded.alerted_at, rate = excluded.rate,
+      events = excluded.events, messages = excluded.messages
+    where postmark_alert_state.alerted_at <= ${windowStart}
+    returning kind`.execute(db);
+  return rows.length === 1;
+}
+
+function percent(rate: number): string {
+  return `${(rate * 100).toFixed(2)}%`;
+}
+
+function describeAlert(alert: PostmarkAlert): string {
+  const what = alert.kind === 'bounce_rate' ? 'bounce rate' : 'spam-complaint rate';
+  const noun = alert.kind === 'bounce_rate' ? 'bounces' : 'spam complaints';
+  return (
+    `Postmark ${what} ${percent(alert.rate)} over ${WINDOW_LABEL[alert.windowMs]} ` +
+    `(${alert.events} ${noun} of ${alert.messages} messages; threshold ${percent(alert.threshold)}).`
+  );
+}
+
+/** The JSON the console alerts bell receives at ALERTS_SOURCE_URL. */
+function alertSourceBody(alert: PostmarkAlert) {
+  return {
+    source: 'postmark',
+    kind: alert.kind,
+    severity: 'warning',
+    message: describeAlert(alert),
+    rate: alert.rate,
+    threshold: alert.threshold,
+    events: alert.events,
+    messages: alert.messages,
+    window_seconds: alert.windowMs / 1000,
+    detected_at: alert.detectedAt.toISOString(),
+  };
+}
+
+interface AlertsSource {
+  post(alert: PostmarkAlert): Promise<void>;
+  close(): Promise<void>;
+}
+
+const ALERTS_SOURCE_TIMEOUT_MS = 5_000;
+
+export function createAlertsSource(url: string, timeoutMs = ALERTS_SOURCE_TIMEOUT_MS): AlertsSource {
+  const agent = new Agent({ connect: { timeout: timeoutMs } });
+  return {
+    async post(alert) {
+      let status: number;
+      try {
+        const response = await request(url, {
+          method: 'POST',
+          dispatcher: agent,
+          signal: AbortSignal.timeout(timeoutMs),
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(alertSourceBody(alert)),
+        });
+        status = response.statusCode;
+        await response.body.dump();
+      } catch (error) {
+        throw new UpstreamError('alerts', `alerts source POST failed: ${String(error)}`, { cause: error });
+      }
+      if (status >= 300) throw new UpstreamError('alerts', `alerts source answered ${status}`, { status });
+    },
+    close: () => agent.close(),
+  };
+}
+
+interface AlertSenders {
+  slack: SlackClient | undefined;
+  channel: string;
+  alertsSource: AlertsSource | undefined;
+  log: Logger;
+}
+
+/** Sends to every configured destination; a failure is logged, never thrown (alerting is best effort). */
+export async function sendAlert(alert: PostmarkAlert, senders: AlertSenders): Promise<void> {
+  const { slack, channel, alertsSource, log } = senders;
+  const sends: Array<[string, Promise<unknown>]> = [];
+  if (slack) sends.push(['slack', slack.postMessage({ channel, text: `:warning: ${describeAlert(alert)}` })]);
+  if (alertsSource) sends.push(['alerts_source', alertsSource.post(alert)]);
+  const results = await Promise.allSettled(sends.map(([, send]) => send));
+  results.forEach((result, index) => {
+    const destination = sends[index]?.[0];
+    if (result.status === 'rejected') {
+      log.error({ err: result.reason, alert: alert.kind, destination }, 'postmark alert not delivered');
+    } else {
+      log.info({ alert: alert.kind, rate: alert.rate, destination }, 'postmark alert sent');
+    }
+  });
+}
+
+export interface AlertMonitorDeps extends AlertSenders {
+  db: Db;
+  clock: Clock;
+  settings: AlertSettings;
+}
+
+export interface AlertMonitor {
+  /** Asks for a threshold check soon; returns at once. */
+  request(): void;
+  /** Resolves once no check or send is in progress. */
+  idle(): Promise<void>;
+}
+
+/**
+ * Checks thresholds after stored events, off the webhook's path. At most one check runs per
+ * process; requests arriving meanwhile fold into one more check, so a burst of webhooks costs
+ * a couple of rollup reads, not one each. Sends are not awaited by the check loop: a hanging
+ * Slack delays nothing but its own alert.
+ */
+export function createAlertMonitor(deps: AlertMonitorDeps): AlertMonitor {
+  const hasDestination = deps.slack !== undefined || deps.alertsSource !== undefined;
+  const inFlight = new Set<Promise<void>>();
+  let checking: Promise<void> | undefined;
+  let again = false;
+
+  const track = (work: Promise<void>) => {
+    inFlight.add(work);
+    void work.finally(() => inFlight.delete(work));
+  };
+
+  async function checkOnce(): Promise<void> {
+    const alerts = await findAlertsOverThreshold(deps.db, deps.clock.now(), deps.settings);
+    for (const alert of alerts) {
+      if (await claimAlert(deps.db, alert)) track(sendAlert(alert, deps));
+    }
+  }
+
+  async function checkUntilQuiet(): Promise<void> {
+    do {
+      again = false;
+      try {
+        await checkOnce();
+      } catch (error) {
+        deps.log.error({ err: error }, 'postmark alert check failed');
+      }
+    } while (again);
+  }
+
+  return {
+    request() {
+      if (!hasDestination) return;
+      if (checking) {
+        again = true;
+        return;
+      }
+      checking = checkUntilQuiet().finally(() => {
+        checking = undefined;
+      });
+      track(checking);
+    },
+    async idle() {
+      while (inFlight.size > 0) await Promise.all(inFlight);
+    },
+  };
+}

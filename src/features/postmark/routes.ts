@@ -1,0 +1,142 @@
+import type { FastifyPluginAsync, onRequestHookHandler } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { type BackgroundJob, runEvery } from '../../lib/background.ts';
+import type { FeatureDeps } from '../../lib/deps.ts';
+import { httpError } from '../../lib/errors.ts';
+import { requireFeature } from '../../lib/flags.ts';
+import { tokenMatches } from '../../lib/hmac.ts';
+import { acquireLease, releaseLease } from '../../lib/lease.ts';
+import { parseJsonBody } from '../../lib/raw-body.ts';
+import { createAlertMonitor, createAlertsSource } from './alerts.ts';
+import { readRecentDeliveries, recordPostmarkEvent } from './events.ts';
+import { interpretPostmarkPayload } from './payload.ts';
+import { prunePostmarkEvents, RETENTION_LEASE_NAME } from './retention.ts';
+
+const FLAG_NAME = 'FLAG_POSTMARK_DELIVERY_MONITOR';
+const TOKEN_HEADER = 'x-postmark-webhook-token';
+const RETENTION_INTERVAL_MS = 15 * 60_000;
+const RETENTION_LEASE_MS = 10 * 60_000;
+/** Shutdown waits this long for alerts in flight, well inside the 10 s grace of the process. */
+const ALERTS_DRAIN_MS = 5_000;
+
+const errorSchema = z.object({ error: z.string(), message: z.string() });
+const webhookReplySchema = z.object({ ok: z.literal(true), ignored: z.literal(true).optional() });
+
+const recentQuerySchema = z.object({
+  limit: z
+    .string()
+    .regex(/^[0-9]+$/, 'expected an integer from 1 to 500')
+    .transform(Number)
+    .pipe(z.number().int().min(1).max(500))
+    .default(50),
+});
+const recentEventSchema = z.object({
+  id: z.number(),
+  event_type: z.enum(['Delivery', 'Bounce', 'SpamComplaint']),
+  message_id: z.string().nullable(),
+  recipient: z.string().nullable(),
+  tag: z.string().nullable(),
+  bounce_type: z.string().nullable(),
+  bounce_description: z.string().nullable(),
+  recorded_at: z.string(),
+});
+const recentDeliveriesSchema = z.object({
+  events: z.array(recentEventSchema),
+  counts_24h: z.object({ delivered: z.number(), bounced: z.number(), spam_complaint: z.number() }),
+  total_24h: z.number(),
+});
+
+export const postmarkRoutes: FastifyPluginAsync<FeatureDeps> = async (base, deps) => {
+  const app = base.withTypeProvider<ZodTypeProvider>();
+  const { config, db, clock, log } = deps;
+  const settings = config.postmark;
+
+  const alertsSource = settings.alertsSourceUrl ? createAlertsSource(settings.alertsSourceUrl) : undefined;
+  const alertMonitor = createAlertMonitor({
+    db,
+    clock,
+    log,
+    settings,
+    slack: deps.clients.slack,
+    channel: config.slack.operatorChannel,
+    alertsSource,
+  });
+
+  // Contract §3: 401 while the flag is off (the set-up runbook expects it), not the usual 404.
+  // Checked on request, before the body is even parsed.
+  const requireWebhookToken: onRequestHookHandler = async (request) => {
+    if (!settings.enabled)
+      throw httpError(401, 'feature_disabled', `the delivery monitor is off (${FLAG_NAME})`);
+    const token = request.headers[TOKEN_HEADER];
+    if (!tokenMatches(typeof token === 'string' ? token : undefined, settings.webhookSecrets)) {
+      throw httpError(401, 'unauthorized', 'missing or wrong X-Postmark-Webhook-Token');
+    }
+  };
+
+  app.post(
+    '/webhooks/postmark/delivery',
+    {
+      config: { rawBody: true },
+      onRequest: requireWebhookToken,
+      schema: {
+        description:
+          'Postmark Delivery, Bounce and SpamComplaint webhook. Authenticated by the X-Postmark-Webhook-Token header; other record types are acknowledged and dropped.',
+        response: { 200: webhookReplySchema, 400: errorSchema, 401: errorSchema, 503: errorSchema },
+      },
+    },
+    async (request) => {
+      const delivery = interpretPostmarkPayload(parseJsonBody(request.rawBody ?? Buffer.alloc(0)));
+      if (delivery.kind === 'ignored') return { ok: true as const, ignored: true as const };
+      // Answered only once stored; the threshold check runs after, off this request.
+      const stored = await recordPostmarkEvent(db, delivery.event, clock.now());
+      if (stored) alertMonitor.request();
+      return { ok: true as const };
+    },
+  );
+
+  app.get(
+    '/api/_internal/postmark/recent-deliveries',
+    {
+      onRequest: requireFeature(settings.enabled, FLAG_NAME),
+      schema: {
+        description: 'The newest stored Postmark events and the last 24 hours of counts.',
+        querystring: recentQuerySchema,
+        response: { 200: recentDeliveriesSchema, 400: errorSchema, 401: errorSchema, 404: errorSchema },
+      },
+    },
+    async (request) => readRecentDeliveries(db, clock.now(), request.query.limit),
+  );
+
+  let retention: BackgroundJob | undefined;
+  // Pruning keeps its promise whatever the flag: stored events still age out while the monitor is off.
+  if (deps.backgroundJobs) {
+    retention = runEvery(
+      'postmark-retention',
+      RETENTION_INTERVAL_MS,
+      async (signal) => {
+        const now = clock.now();
+        if (!(await acquireLease(db, RETENTION_LEASE_NAME, RETENTION_LEASE_MS, now))) return;
+        const pruned = await prunePostmarkEvents(db, { now, retentionDays: settings.retentionDays, signal });
+        if (pruned.events > 0) log.info({ pruned }, 'postmark events pruned');
+      },
+      log,
+    );
+  }
+
+  app.addHook('onClose', async () => {
+    await retention?.stop();
+    if (retention) await releaseLease(db, RETENTION_LEASE_NAME).catch(() => undefined);
+    await waitAtMost(ALERTS_DRAIN_MS, alertMonitor.idle());
+    await alertsSource?.close();
+  });
+};
+
+async function waitAtMost(ms: number, work: Promise<void>): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+  });
+  await Promise.race([work, timeout]);
+  clearTimeout(timer);
+}
