@@ -6,7 +6,14 @@
 import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import pg from 'pg';
-import { freescoutDeliveries, type LoadResult, runLoad, startService } from './support.ts';
+import {
+  freescoutDeliveries,
+  type LoadResult,
+  postmarkDeliveries,
+  runLoad,
+  sampleLatency,
+  startService,
+} from './support.ts';
 
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/raptor_bench';
 const SECRET = 'bench-audit-secret';
@@ -27,8 +34,14 @@ async function ensureDatabase(url: string): Promise<void> {
   await admin.end();
 }
 
+const POSTMARK_TOKEN = 'bench-postmark-token';
+const STORED_EVENTS = Number(process.env.BENCH_POSTMARK_EVENTS ?? 5_000_000);
+const RECENT_EVENTS = Math.min(STORED_EVENTS, 1_000_000);
+
 const raptorEnv = {
   DATABASE_URL,
+  FLAG_POSTMARK_DELIVERY_MONITOR: '1',
+  POSTMARK_DELIVERY_WEBHOOK_SECRET: POSTMARK_TOKEN,
   LOG_LEVEL: process.env.RAPTOR_LOG_LEVEL ?? 'info',
   FLAG_FREESCOUT_WEBHOOK_RECEIVE: '1',
   FREESCOUT_AUDIT_WEBHOOK_SECRET: SECRET,
@@ -63,6 +76,69 @@ async function auditWebhook(kind: 'floor' | 'raptor', port: number) {
   return { result, rssMb, startMs: service.startMs };
 }
 
+/**
+ * Stores `total` events, `recent` of them spread over the last 24 hours and the rest older,
+ * with the per-minute rollups the service would have written for the recent ones.
+ */
+async function seedPostmarkEvents(total: number, recent: number): Promise<void> {
+  const client = new pg.Client({ connectionString: DATABASE_URL });
+  await client.connect();
+  await client.query('truncate postmark_event, postmark_event_rollup, postmark_alert_state restart identity');
+  await client.query(
+    `insert into postmark_event (event_key, event_type, message_id, recipient, tag, bounce_type, bounce_description,
+       postmark_id, occurred_at, recorded_at, payload)
+     select 'seed:' || n,
+            case when n % 50 = 0 then 'Bounce' when n % 997 = 0 then 'SpamComplaint' else 'Delivery' end,
+            'seed-' || n, 'user' || n || '@example.com', 'support-outbound',
+            case when n % 50 = 0 then 'HardBounce' end, case when n % 50 = 0 then 'Unknown user' end,
+            case when n % 50 = 0 then n end,
+            t, t, '{"RecordType":"Delivery"}'::jsonb
+     from generate_series(1, $1::bigint) as n,
+          lateral (select case when n > $1::bigint - $2::bigint
+                               then now() - (($1::bigint - n) * interval '86399 milliseconds' / $2::bigint)
+                               else now() - interval '2 days' - (n * interval '1 second') end as t) as at`,
+    [total, recent],
+  );
+  await client.query(
+    `insert into postmark_event_rollup (minute, event_type, shard, count)
+     select date_trunc('minute', recorded_at), event_type, (id % 4)::smallint, count(*)
+     from postmark_event where recorded_at > now() - interval '25 hours' group by 1, 2, 3`,
+  );
+  await client.query('vacuum analyze postmark_event');
+  await client.query('vacuum analyze postmark_event_rollup');
+  await client.end();
+}
+
+async function postmarkIngest(port: number) {
+  const service = await startService(
+    ['node', '--max-semi-space-size=4', 'dist/src/server.js'],
+    raptorEnv,
+    port,
+    '/readyz',
+  );
+  const url = `${service.url}/webhooks/postmark/delivery`;
+  const next = postmarkDeliveries(POSTMARK_TOKEN);
+  await runLoad({ url, connections: CONNECTIONS, durationSeconds: 2, next });
+  const result = await runLoad({ url, connections: CONNECTIONS, durationSeconds: DURATION_SECONDS, next });
+  await service.stop();
+  return result;
+}
+
+async function recentDeliveriesLatency(port: number) {
+  const service = await startService(
+    ['node', '--max-semi-space-size=4', 'dist/src/server.js'],
+    raptorEnv,
+    port,
+    '/readyz',
+  );
+  const url = `${service.url}/api/_internal/postmark/recent-deliveries?limit=50`;
+  await sampleLatency(url, {}, 100, 4);
+  const latency = await sampleLatency(url, {}, 2_000, 4);
+  const sample = (await (await fetch(url)).json()) as { total_24h: number };
+  await service.stop();
+  return { ...latency, total24h: sample.total_24h };
+}
+
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);
@@ -90,6 +166,17 @@ async function main(): Promise<void> {
     );
   }
   const ratio = median(raptor.map((r) => r.rps)) / median(floor.map((r) => r.rps));
+
+  await seedPostmarkEvents(0, 0);
+  const ingestEmpty = await postmarkIngest(3103);
+  console.log(
+    `postmark ingest, empty table: ${Math.round(ingestEmpty.rps)} req/s; seeding ${STORED_EVENTS} events…`,
+  );
+  await seedPostmarkEvents(STORED_EVENTS, RECENT_EVENTS);
+  const ingestFull = await postmarkIngest(3104);
+  console.log(`postmark ingest, ${STORED_EVENTS} stored: ${Math.round(ingestFull.rps)} req/s`);
+  const recent = await recentDeliveriesLatency(3105);
+  const ingestRatio = ingestFull.rps / ingestEmpty.rps;
   const report = `# Benchmarks
 
 Written by \`npm run bench\` (bench/run.ts) on ${new Date().toISOString().slice(0, 10)}.
@@ -111,6 +198,29 @@ ${floor.map((result, index) => row(`floor, round ${index + 1}`, result)).join('\
 ${raptor.map((result, index) => row(`raptor, round ${index + 1}`, result)).join('\n')}
 
 **Raptor / floor (median req/s): ${ratio.toFixed(2)}×** (target ≥ 1.0×); Raptor p99 median ${median(raptor.map((r) => r.p99))} ms (target ≤ 50 ms).
+
+## 2. Postmark ingest, empty table vs ${STORED_EVENTS.toLocaleString('en')} stored events
+
+Unique Delivery/Bounce/SpamComplaint webhooks (98/1/1 %), ${CONNECTIONS} connections, ${DURATION_SECONDS} s after a 2 s warm-up.
+The stored events are seeded with \`generate_series\` (${RECENT_EVENTS.toLocaleString('en')} in the last 24 h, with their rollups).
+
+| table | req/s | p50 ms | p99 ms | requests | non-2xx/errors |
+|---|---|---|---|---|---|
+${row('empty', ingestEmpty)}
+${row(`${STORED_EVENTS.toLocaleString('en')} events`, ingestFull)}
+
+**Full / empty: ${ingestRatio.toFixed(2)}×** (target ≥ 0.9×).
+
+## 3. recent-deliveries with ${STORED_EVENTS.toLocaleString('en')} events (${RECENT_EVENTS.toLocaleString('en')} in the last 24 h)
+
+2,000 \`GET /api/_internal/postmark/recent-deliveries?limit=50\` over 4 keep-alive loops, after 100 warm-up requests;
+exact percentiles. \`total_24h\` answered: ${recent.total24h.toLocaleString('en')}.
+
+| p50 ms | p95 ms | p99 ms |
+|---|---|---|
+| ${recent.p50} | ${recent.p95} | ${recent.p99} |
+
+Target p95 ≤ 20 ms.
 
 ## 4. Process
 

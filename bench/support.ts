@@ -145,3 +145,80 @@ export function freescoutDeliveries(secret: string, tickets: number) {
     };
   };
 }
+
+/** Postmark webhooks as Postmark sends them: mostly deliveries, some bounces and complaints, each unique. */
+export function postmarkDeliveries(token: string) {
+  let sequence = 0;
+  const run = Date.now();
+  return () => {
+    sequence++;
+    const headers = { 'content-type': 'application/json', 'x-postmark-webhook-token': token };
+    const messageId = `${run.toString(16)}-${sequence.toString(16).padStart(10, '0')}`;
+    if (sequence % 50 === 0 || sequence % 51 === 0) {
+      const spam = sequence % 51 === 0;
+      return {
+        headers,
+        body: JSON.stringify({
+          RecordType: spam ? 'SpamComplaint' : 'Bounce',
+          ID: run * 1000 + sequence,
+          Type: spam ? 'SpamComplaint' : 'HardBounce',
+          TypeCode: spam ? 512 : 1,
+          Name: spam ? 'Spam complaint' : 'Hard bounce',
+          Tag: 'support-outbound',
+          MessageID: messageId,
+          ServerID: 23,
+          MessageStream: 'outbound',
+          Description: 'The server was unable to deliver your message (ex: unknown user, mailbox not found).',
+          Details: 'smtp;550 5.1.1 The email account that you tried to reach does not exist.',
+          Email: `user${sequence}@example.com`,
+          From: 'support@raxx.app',
+          BouncedAt: new Date().toISOString(),
+          DumpAvailable: true,
+          Inactive: true,
+          CanActivate: true,
+          Subject: 'Re: your ticket',
+          Metadata: { ticket: String(sequence) },
+        }),
+      };
+    }
+    return {
+      headers,
+      body: JSON.stringify({
+        RecordType: 'Delivery',
+        ServerID: 23,
+        MessageStream: 'outbound',
+        MessageID: messageId,
+        Recipient: `user${sequence}@example.com`,
+        Tag: 'support-outbound',
+        DeliveredAt: new Date().toISOString(),
+        Details: 'Test delivery webhook details',
+        Metadata: { ticket: String(sequence) },
+      }),
+    };
+  };
+}
+
+/** Exact latency percentiles of `count` GETs over `concurrency` keep-alive loops. */
+export async function sampleLatency(
+  url: string,
+  headers: Record<string, string>,
+  count: number,
+  concurrency: number,
+) {
+  const timings: number[] = [];
+  let remaining = count;
+  async function loop() {
+    while (remaining-- > 0) {
+      const started = performance.now();
+      const response = await fetch(url, { headers });
+      await response.arrayBuffer();
+      if (!response.ok) throw new Error(`${url} answered ${response.status}`);
+      timings.push(performance.now() - started);
+    }
+  }
+  await Promise.all(Array.from({ length: concurrency }, loop));
+  timings.sort((a, b) => a - b);
+  const at = (q: number) =>
+    Number((timings[Math.min(timings.length - 1, Math.floor(q * timings.length))] ?? 0).toFixed(1));
+  return { p50: at(0.5), p95: at(0.95), p99: at(0.99) };
+}

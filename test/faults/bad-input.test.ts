@@ -7,6 +7,7 @@ import { openTestDatabase, type TestDatabase } from '../support/db.ts';
 import { sign } from '../support/freescout-delivery.ts';
 
 const SECRET = 'bad-input-secret';
+const POSTMARK_TOKEN = 'bad-input-postmark-token';
 
 interface RouteUnderTest {
   name: string;
@@ -45,6 +46,12 @@ const ROUTES: RouteUnderTest[] = [
     url: '/api/internal/rbac/grants',
     tables: ['rbac_access_grant'],
     headers: () => ({}),
+  },
+  {
+    name: 'postmark webhook',
+    url: '/webhooks/postmark/delivery',
+    tables: ['postmark_event', 'postmark_event_rollup'],
+    headers: () => ({ 'x-postmark-webhook-token': POSTMARK_TOKEN }),
   },
   {
     name: 'investigate',
@@ -92,6 +99,8 @@ beforeAll(async () => {
       FLAG_FREESCOUT_WEBHOOK_RECEIVE: '1',
       FLAG_FREESCOUT_RBAC_REVOKE: '1',
       FREESCOUT_AUDIT_WEBHOOK_SECRET: SECRET,
+      FLAG_POSTMARK_DELIVERY_MONITOR: '1',
+      POSTMARK_DELIVERY_WEBHOOK_SECRET: POSTMARK_TOKEN,
       FLAG_CONSOLE_INVESTIGATE_FROM_STATUS: '1',
       // Never reached: every body here is refused before FreeScout would be called.
       FREESCOUT_API_URL: 'http://127.0.0.1:9',
