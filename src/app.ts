@@ -5,6 +5,7 @@ import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fast
 import type { Logger } from 'pino';
 import type { Config } from './config.ts';
 import type { Db } from './db/database.ts';
+import { autolinkRoutes } from './features/autolink/routes.ts';
 import { healthRoutes } from './features/health/routes.ts';
 import { type Clock, systemClock } from './lib/clock.ts';
 import type { Clients, FeatureDeps } from './lib/deps.ts';
@@ -94,6 +95,7 @@ export async function buildApp(deps: AppDeps) {
     backgroundJobs: deps.backgroundJobs ?? false,
   };
   await app.register(healthRoutes, featureDeps);
+  await app.register(autolinkRoutes, featureDeps);
 
   app.get('/docs/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;

@@ -28,7 +28,7 @@ export async function openTestDatabase(): Promise<TestDatabase> {
     await admin.end();
     const target = { kind: 'postgres', url: postgresUrl } as const;
     const database = await openDatabase(target, { searchPath: schema, poolSize: 8 });
-    await migrateToLatest(database.db);
+    await migrateToLatest(database.db, schema);
     return {
       ...database,
       schema,
