@@ -30,14 +30,24 @@ afterAll(async () => {
 it('works the inbox in the web process when background jobs are on, and stops with the app', async () => {
   const config = loadConfig(fakes.env());
   const clients = createClients(config);
-  const app = await buildApp({ config, db: database.db, log: pino({ level: 'silent' }), clients, backgroundJobs: true });
+  const app = await buildApp({
+    config,
+    db: database.db,
+    log: pino({ level: 'silent' }),
+    clients,
+    backgroundJobs: true,
+  });
   try {
     const ticket = fakes.freescout.state.insertConversation({ mailboxId: 1, tags: ['bug'] });
     const raw = JSON.stringify(webhookBody(ticket));
     const answer = await app.inject({
       method: 'POST',
       url: '/api/webhooks/freescout/ops',
-      headers: { 'content-type': 'application/json', 'x-freescout-event': 'convo.created', 'x-freescout-signature': sign(raw) },
+      headers: {
+        'content-type': 'application/json',
+        'x-freescout-event': 'convo.created',
+        'x-freescout-signature': sign(raw),
+      },
       payload: raw,
     });
     expect(answer.statusCode).toBe(202);
@@ -54,14 +64,22 @@ it('works the inbox in the web process when background jobs are on, and stops wi
 
 it('runs alone as `npm run worker` and shuts down cleanly on SIGTERM', async () => {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/worker.ts'], {
-    env: { ...process.env, ...fakes.env({ LOG_LEVEL: 'info' }), DATABASE_URL: '', PGLITE_DATA_DIR: 'memory://' },
+    env: {
+      ...process.env,
+      ...fakes.env({ LOG_LEVEL: 'info' }),
+      DATABASE_URL: '',
+      PGLITE_DATA_DIR: 'memory://',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => {
     output += chunk.toString();
   });
-  await vi.waitFor(() => expect(output).toContain('raptor worker running'), { timeout: 30_000, interval: 100 });
+  await vi.waitFor(() => expect(output).toContain('raptor worker running'), {
+    timeout: 30_000,
+    interval: 100,
+  });
   child.kill('SIGTERM');
   const [code] = await once(child, 'exit');
   expect(code).toBe(0);
