@@ -144,3 +144,18 @@ it('ignores status changes other than closed', async () => {
     .executeTakeFirstOrThrow();
   expect(row.outcome).toBe('skipped:not_closed');
 });
+
+it('reads numeric statuses and takes the close time from the ticket when the delivery has none', async () => {
+  const { ticket, issue } = await linkedTicket();
+  fakes.clock.advance(60_000);
+  const closed = fakes.freescout.state.setStatus(ticket.id, 'closed');
+  const bare: Record<string, unknown> = { ...webhookBody(closed), id: String(ticket.id), status: 3 };
+  delete bare.closedAt;
+  delete bare.updatedAt;
+  const delivered = await instance.deliver('convo.status', bare);
+  expect(delivered.status).toBe(202);
+  await drain(instance, fakes.clock);
+  expect(issue.comments.map((comment) => comment.body)).toEqual([
+    `FreeScout ticket resolved (${String(closed.closedAt).slice(0, 19).replace('T', ' ')} UTC)`,
+  ]);
+});

@@ -60,7 +60,7 @@ describe('a qualifying new ticket', () => {
     expect(issue?.title).toBe(`[FreeScout #${ticket.number}] Status page shows degraded API`);
     expect(issue?.labels).toEqual(expect.arrayContaining(['freescout-linked', 'ops', 'bug']));
     expect(issue?.body).toContain(`${PUBLIC_URL}/conversation/${ticket.id}`);
-    expect(issue?.body).toContain('Mailbox: 2');
+    expect(issue?.body).toContain('Mailbox: Operations (2)');
     expect(issue?.body).toContain('`auto:status`');
     expect(issue?.body).not.toMatch(/alice|customer@/i);
     expect(issue?.state).toBe('open');

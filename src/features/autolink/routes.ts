@@ -20,10 +20,18 @@ const EVENT_KINDS: Record<string, AutolinkEventKind> = {
   'conversation.status_changed': 'status',
 };
 
+/** FreeScout's numeric status codes, as some versions and modules print them. */
+const STATUS_BY_CODE: Record<number, string> = { 1: 'active', 2: 'pending', 3: 'closed', 4: 'spam' };
+
 /** Only what routing needs; the worker reads the ticket fresh from FreeScout before acting. */
 const conversationEventSchema = z.looseObject({
-  id: z.number().int().positive(),
-  status: z.string().optional(),
+  id: z.union([z.number().int().positive(), z.string().regex(/^\d+$/).transform(Number)]),
+  status: z
+    .union([z.string(), z.number()])
+    .nullish()
+    .transform((status) =>
+      typeof status === 'number' ? (STATUS_BY_CODE[status] ?? String(status)) : status,
+    ),
   closedAt: z.string().nullish(),
   updatedAt: z.string().nullish(),
 });

@@ -24,6 +24,7 @@ import {
   issueUrlFieldIdByName,
   LINK_LABEL,
   linkedIssueUrl,
+  notePrefix,
   noteText,
   resolvedCommentText,
   threadBodies,
@@ -124,7 +125,14 @@ export async function linkTicket(
         }
         const publicUrl = config.freescout.publicUrl;
         if (!publicUrl) throw new AutolinkNotConfiguredError('FREESCOUT_PUBLIC_URL is not configured');
-        const draft = draftIssue({ conversation, claimId: current.claim_id, ...verdict, publicUrl });
+        const mailboxName = await mailboxNameOf(deps, clients.freescout, conversation.mailboxId);
+        const draft = draftIssue({
+          conversation,
+          claimId: current.claim_id,
+          ...verdict,
+          publicUrl,
+          mailboxName,
+        });
         // From here an issue may exist whatever GitHub answers: a later attempt looks before creating.
         current = await recordLinkProgress(db, conversationId, holder, {
           create_started_at: current.create_started_at ?? deps.clock.now(),
@@ -139,6 +147,24 @@ export async function linkTicket(
     return outcome;
   } finally {
     await releaseLink(db, conversationId, holder);
+  }
+}
+
+/** The mailbox's name for the issue body; a detail, so a failure to read it does not hold the issue back. */
+async function mailboxNameOf(
+  deps: AutolinkDeps,
+  freescout: FreeScoutClient,
+  mailboxId: number | undefined,
+): Promise<string | undefined> {
+  if (mailboxId === undefined) return undefined;
+  try {
+    return (await freescout.listMailboxes()).find((mailbox) => mailbox.id === mailboxId)?.name;
+  } catch (error) {
+    deps.log.warn(
+      { err: error, mailboxId },
+      'autolink: mailbox name unavailable; the issue shows its id only',
+    );
+    return undefined;
   }
 }
 
@@ -206,9 +232,10 @@ async function writeBack(
   if (current.note_added_at === null) {
     const text = noteText(issueNumber, issueUrl);
     // addNote is not idempotent: when an earlier attempt may have added it, the ticket's threads say so.
+    // The URL is left out of the match: FreeScout may store it rewritten as a link.
     if (current.note_started_at !== null) {
       const ticket = await freescout.getConversation(conversationId, { embedThreads: true });
-      if (threadBodies(ticket).some((thread) => thread.body.includes(text))) {
+      if (threadBodies(ticket).some((thread) => thread.body.includes(notePrefix(issueNumber)))) {
         await recordLinkProgress(db, conversationId, holder, { note_added_at: clock.now() });
         return;
       }
@@ -242,7 +269,8 @@ export async function commentOnClose(
   const issueNumber = issueNumberInRepo(issueUrl, github.repo);
   if (issueNumber === null) return 'skipped:issue_not_in_repository';
 
-  const closeKey = delivery.close_key ?? `delivery:${delivery.id}`;
+  const freshClosedAt = typeof conversation.closedAt === 'string' ? conversation.closedAt : undefined;
+  const closeKey = delivery.close_key ?? freshClosedAt ?? `delivery:${delivery.id}`;
   const closedAt = Number.isNaN(Date.parse(closeKey)) ? clock.now() : new Date(closeKey);
   const row = { conversationId, closeKey, issueNumber, commentBody: resolvedCommentText(closedAt) };
   const comment = await leaseCloseComment(db, row, leaseFrom(deps, holder));

@@ -105,8 +105,9 @@ export function draftIssue(input: {
   triggerTags: string[];
   keywords: string[];
   publicUrl: string;
+  mailboxName?: string | undefined;
 }): IssueDraft {
-  const { conversation, claimId, triggerTags, keywords, publicUrl } = input;
+  const { conversation, claimId, triggerTags, keywords, publicUrl, mailboxName } = input;
   const number = conversation.number ?? conversation.id;
   const subject = redactEmailAddresses((conversation.subject ?? '').trim()) || '(no subject)';
   const tags = conversationTagNames(conversation);
@@ -115,7 +116,7 @@ export function draftIssue(input: {
     `Filed automatically from FreeScout ticket [#${number}](${ticketUrl}).`,
     '',
     `- Ticket: ${ticketUrl}`,
-    `- Mailbox: ${conversation.mailboxId ?? 'unknown'}`,
+    `- Mailbox: ${mailboxName ? `${mailboxName} (${conversation.mailboxId})` : (conversation.mailboxId ?? 'unknown')}`,
     `- Tags: ${tags.length > 0 ? tags.map((tag) => `\`${tag}\``).join(', ') : 'none'}`,
     ...(keywords.length > 0 ? [`- Matched keywords: ${keywords.join(', ')}`] : []),
     '',
@@ -127,8 +128,12 @@ export function draftIssue(input: {
   return { title: `[FreeScout #${number}] ${subject}`, body: lines.join('\n'), labels: [...new Set(labels)] };
 }
 
+export function notePrefix(issueNumber: number): string {
+  return `GitHub issue #${issueNumber} filed:`;
+}
+
 export function noteText(issueNumber: number, issueUrl: string): string {
-  return `GitHub issue #${issueNumber} filed: ${issueUrl}`;
+  return `${notePrefix(issueNumber)} ${issueUrl}`;
 }
 
 /** `YYYY-MM-DD HH:MM:SS UTC`. */
