@@ -14,6 +14,7 @@ import {
   webhookBody,
 } from '../support/autolink.ts';
 import { openTestDatabase, type TestDatabase, truncate } from '../support/db.ts';
+import { rateLimitExhausted } from '../support/fake-github.ts';
 
 let database: TestDatabase;
 let fakes: AutolinkFakes;
@@ -162,6 +163,17 @@ describe('retries, failures and replay', () => {
     expect(new Date(row?.next_attempt_at ?? 0).getTime() - before).toBeGreaterThanOrEqual(7200_000);
     await drain(instance, fakes.clock);
     expect(issuePosts(fakes.github)).toHaveLength(2);
+  });
+
+  it('waits for an exhausted GitHub rate limit to reset', async () => {
+    const ticket = fakes.freescout.state.insertConversation({ mailboxId: 1, tags: ['bug'] });
+    fakes.github.failNext(rateLimitExhausted(3600), { method: 'POST', path: /\/issues$/ });
+    const before = fakes.clock.now().getTime();
+    await instance.deliver('convo.created', webhookBody(ticket));
+    await instance.runWorker();
+    const [row] = await storedDeliveries();
+    expect(row?.last_error).toContain('403');
+    expect(new Date(row?.next_attempt_at ?? 0).getTime() - before).toBeGreaterThanOrEqual(3500_000);
   });
 
   it('backs off exponentially with jitter', () => {
