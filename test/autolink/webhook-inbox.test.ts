@@ -177,9 +177,9 @@ describe('retries, failures and replay', () => {
   });
 
   it('backs off exponentially with jitter', () => {
-    expect(retryDelayMs(1, undefined, () => 0)).toBe(7_500);
-    expect(retryDelayMs(1, undefined, () => 1)).toBe(15_000);
-    expect(retryDelayMs(4, undefined, () => 1)).toBe(120_000);
+    expect(retryDelayMs(1, undefined, () => 0)).toBe(2_500);
+    expect(retryDelayMs(1, undefined, () => 1)).toBe(5_000);
+    expect(retryDelayMs(4, undefined, () => 1)).toBe(40_000);
     expect(retryDelayMs(30, undefined, () => 1)).toBe(3_600_000);
     expect(retryDelayMs(1, 600, () => 0)).toBe(600_000);
   });

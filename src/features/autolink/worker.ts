@@ -13,7 +13,8 @@ import { type AutolinkDeps, LEASE_MS, processDelivery, TicketBusyError } from '.
 const POLL_INTERVAL_MS = 1_000;
 /** One run stops after this many deliveries, so a backlog never starves a clean shutdown. */
 const MAX_DELIVERIES_PER_RUN = 50;
-const BACKOFF_BASE_MS = 15_000;
+// Short first steps so a blip heals in seconds; ten attempts still span about 40 minutes.
+const BACKOFF_BASE_MS = 5_000;
 const BACKOFF_CAP_MS = 60 * 60_000;
 const BUSY_RETRY_MS = 5_000;
 const LAST_ERROR_MAX_CHARS = 2_000;
