@@ -98,6 +98,14 @@ function ownedBy(db: Db, delivery: Pick<ClaimedDelivery, 'id' | 'locked_by'>) {
     .where('locked_by', '=', delivery.locked_by);
 }
 
+export async function renewDeliveryLock(
+  db: Db,
+  delivery: Pick<ClaimedDelivery, 'id' | 'locked_by'>,
+  lockedUntil: Date,
+): Promise<void> {
+  await ownedBy(db, delivery).set({ locked_until: lockedUntil }).execute();
+}
+
 export async function completeDelivery(
   db: Db,
   delivery: ClaimedDelivery,

@@ -32,8 +32,13 @@ import {
 
 export type AutolinkDeps = Pick<FeatureDeps, 'db' | 'clients' | 'clock' | 'log' | 'config'>;
 
-/** Long enough for the slowest path (GitHub timeout plus rate-limit waits, FreeScout retries). */
-export const LEASE_MS = 5 * 60_000;
+/**
+ * How long a claim on a delivery or a ticket outlives its holder's last sign of life. The worker
+ * renews its claims every `LEASE_RENEW_MS` while it works, so a slow call keeps them and a dead
+ * process gives them up within this time.
+ */
+export const LEASE_MS = 30_000;
+export const LEASE_RENEW_MS = 10_000;
 /** GitHub's clock is not ours: recovery looks this far before the claim for the issue it opened. */
 const RECOVERY_CLOCK_SKEW_MS = 15 * 60_000;
 

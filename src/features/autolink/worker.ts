@@ -6,9 +6,11 @@ import {
   claimDueDeliveries,
   completeDelivery,
   failDelivery,
+  renewDeliveryLock,
   rescheduleDelivery,
 } from './inbox.ts';
-import { type AutolinkDeps, LEASE_MS, processDelivery, TicketBusyError } from './service.ts';
+import { renewLeases } from './links.ts';
+import { type AutolinkDeps, LEASE_MS, LEASE_RENEW_MS, processDelivery, TicketBusyError } from './service.ts';
 
 const POLL_INTERVAL_MS = 1_000;
 /** One run stops after this many deliveries, so a backlog never starves a clean shutdown. */
@@ -68,6 +70,13 @@ async function workOn(
     conversationId: delivery.conversation_id,
     attempt: delivery.attempts,
   };
+  const heartbeat = setInterval(() => {
+    const until = new Date(clock.now().getTime() + LEASE_MS);
+    Promise.all([renewDeliveryLock(db, delivery, until), renewLeases(db, holder, until)]).catch(
+      (error: unknown) =>
+        log.warn({ ...context, err: error }, 'autolink: could not renew the claims; they may expire'),
+    );
+  }, LEASE_RENEW_MS);
   try {
     const outcome = await processDelivery(deps, delivery, holder);
     await completeDelivery(db, delivery, outcome, clock.now());
@@ -92,6 +101,8 @@ async function workOn(
     await rescheduleDelivery(db, delivery, { nextAttemptAt, lastError, countAttempt: true, now });
     log.warn({ ...context, err: error, nextAttemptAt }, 'autolink: delivery failed; will retry');
     return 'retried';
+  } finally {
+    clearInterval(heartbeat);
   }
 }
 
