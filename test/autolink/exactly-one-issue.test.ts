@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import { createClients } from '../../src/clients/index.ts';
 import { claimDueDeliveries } from '../../src/features/autolink/inbox.ts';
-import { leaseLink, recordLinkProgress } from '../../src/features/autolink/links.ts';
+import { leaseLink, recordLinkProgress, renewLeases } from '../../src/features/autolink/links.ts';
 import { LEASE_MS } from '../../src/features/autolink/service.ts';
 import { draftIssue } from '../../src/features/autolink/ticket.ts';
 import {
@@ -210,4 +210,26 @@ it('rejects a delivery signed with the wrong secret without storing it', async (
   const answer = await instance.deliver('convo.created', raw, { signature: sign(raw, 'not-the-secret') });
   expect(answer.status).toBe(401);
   expect(await database.db.selectFrom('autolink_delivery').selectAll().execute()).toEqual([]);
+});
+
+it("keeps a live worker's ticket claim from being taken over once renewed", async () => {
+  const now = fakes.clock.now();
+  const lease = (holder: string, at: Date) => ({
+    holder,
+    now: at,
+    expiresAt: new Date(at.getTime() + LEASE_MS),
+  });
+  expect(await leaseLink(database.db, 4242, crypto.randomUUID(), lease('slow-worker', now))).toBeDefined();
+  await renewLeases(database.db, 'slow-worker', new Date(now.getTime() + 2 * LEASE_MS));
+
+  const afterFirstLease = new Date(now.getTime() + LEASE_MS + 1000);
+  expect(
+    await leaseLink(database.db, 4242, crypto.randomUUID(), lease('other-worker', afterFirstLease)),
+  ).toBeUndefined();
+  const afterRenewal = new Date(now.getTime() + 2 * LEASE_MS + 1000);
+  expect(
+    await leaseLink(database.db, 4242, crypto.randomUUID(), lease('other-worker', afterRenewal)),
+  ).toMatchObject({
+    lease_holder: 'other-worker',
+  });
 });
