@@ -3,6 +3,7 @@ import * as serviceBase from './20261124T0600_service_base.ts';
 import * as freescoutWebhooks from './20261124T0700_freescout_webhooks.ts';
 import * as postmarkEvents from './20261124T0710_postmark_events.ts';
 import * as investigate from './20261124T0720_investigate.ts';
+import * as autolink from './20261124T0730_autolink.ts';
 
 /**
  * Every migration, keyed by its timestamped name. Listed here instead of read from the folder,
@@ -13,4 +14,5 @@ export const migrations: Record<string, Migration> = {
   '20261124T0700_freescout_webhooks': freescoutWebhooks,
   '20261124T0710_postmark_events': postmarkEvents,
   '20261124T0720_investigate': investigate,
+  '20261124T0730_autolink': autolink,
 };

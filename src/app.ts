@@ -5,6 +5,7 @@ import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fast
 import type { Logger } from 'pino';
 import type { Config } from './config.ts';
 import type { Db } from './db/database.ts';
+import { autolinkRoutes } from './features/autolink/routes.ts';
 import { freescoutWebhookRoutes } from './features/freescout-webhooks/routes.ts';
 import { healthRoutes } from './features/health/routes.ts';
 import { investigateRoutes } from './features/investigate/routes.ts';
@@ -101,6 +102,7 @@ export async function buildApp(deps: AppDeps) {
   await app.register(freescoutWebhookRoutes, featureDeps);
   await app.register(investigateRoutes, featureDeps);
   await app.register(postmarkRoutes, featureDeps);
+  await app.register(autolinkRoutes, featureDeps);
 
   app.get('/docs/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;

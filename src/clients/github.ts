@@ -148,7 +148,12 @@ function toUpstreamError(label: string, error: unknown): UpstreamError {
     typeof error === 'object' && error !== null && 'response' in error
       ? (error.response as { headers?: Record<string, string> } | undefined)?.headers
       : undefined;
-  const retryAfter = Number(headers?.['retry-after']);
+  // An exhausted primary rate limit says when it resets instead of sending Retry-After.
+  const resetsAt =
+    headers?.['x-ratelimit-remaining'] === '0' ? Number(headers['x-ratelimit-reset']) : Number.NaN;
+  const retryAfter = headers?.['retry-after']
+    ? Number(headers['retry-after'])
+    : Math.max(0, Math.ceil(resetsAt - Date.now() / 1000));
   const message = error instanceof Error ? error.message : String(error);
   return new UpstreamError('github', `${label} failed${status ? ` (${status})` : ''}: ${message}`, {
     ...(status ? { status } : {}),

@@ -1,0 +1,217 @@
+import { createHash } from 'node:crypto';
+import { sql } from 'kysely';
+import type { Db } from '../../db/database.ts';
+import type { AutolinkDeliveryStatus, AutolinkEventKind } from '../../db/schema.ts';
+
+/** The durable inbox: verified deliveries in, due work out, one row per distinct delivery. */
+
+export interface NewDelivery {
+  source: 'ops' | 'support';
+  event: string;
+  kind: AutolinkEventKind;
+  conversationId: number;
+  reportedStatus: string | null;
+  closeKey: string | null;
+  rawBody: Buffer;
+}
+
+export interface ClaimedDelivery {
+  id: number;
+  kind: AutolinkEventKind;
+  event: string;
+  conversation_id: number;
+  reported_status: string | null;
+  close_key: string | null;
+  attempts: number;
+  locked_by: string;
+  received_at: Date;
+}
+
+export function deliveryDedupKey(event: string, rawBody: Buffer): string {
+  return createHash('sha256').update(event).update('\n').update(rawBody).digest('hex');
+}
+
+/**
+ * Stores a delivery unless the same one (same event, same bytes) is already stored; answers
+ * its id either way, so a FreeScout retry learns the id of the first copy.
+ */
+export async function storeDelivery(db: Db, delivery: NewDelivery, now: Date): Promise<number> {
+  const dedupKey = deliveryDedupKey(delivery.event, delivery.rawBody);
+  const inserted = await db
+    .insertInto('autolink_delivery')
+    .values({
+      dedup_key: dedupKey,
+      source: delivery.source,
+      event: delivery.event,
+      kind: delivery.kind,
+      conversation_id: delivery.conversationId,
+      reported_status: delivery.reportedStatus,
+      close_key: delivery.closeKey,
+      next_attempt_at: now,
+      received_at: now,
+      updated_at: now,
+    })
+    .onConflict((conflict) => conflict.column('dedup_key').doNothing())
+    .returning('id')
+    .executeTakeFirst();
+  if (inserted) return inserted.id;
+  const existing = await db
+    .selectFrom('autolink_delivery')
+    .select('id')
+    .where('dedup_key', '=', dedupKey)
+    .executeTakeFirstOrThrow();
+  return existing.id;
+}
+
+/**
+ * Claims up to `limit` due deliveries for `holder` until `lockedUntil`. A delivery left
+ * `processing` by a worker that died is due again once its lock has expired.
+ */
+export async function claimDueDeliveries(
+  db: Db,
+  options: { holder: string; now: Date; lockedUntil: Date; limit: number },
+): Promise<ClaimedDelivery[]> {
+  const { holder, now, lockedUntil, limit } = options;
+  const result = await sql<ClaimedDelivery>`
+    update autolink_delivery
+       set status = 'processing', attempts = attempts + 1, locked_by = ${holder},
+           locked_until = ${lockedUntil}, updated_at = ${now}
+     where id in (
+       select id from autolink_delivery
+        where (status = 'pending' and next_attempt_at <= ${now})
+           or (status = 'processing' and locked_until < ${now})
+        order by next_attempt_at, id
+        limit ${limit}
+        for update skip locked)
+    returning id, kind, event, conversation_id, reported_status, close_key, attempts, locked_by, received_at`.execute(
+    db,
+  );
+  return result.rows;
+}
+
+/** Only the holder of the claim may settle it: a worker whose lock expired lost the delivery. */
+function ownedBy(db: Db, delivery: Pick<ClaimedDelivery, 'id' | 'locked_by'>) {
+  return db
+    .updateTable('autolink_delivery')
+    .where('id', '=', delivery.id)
+    .where('status', '=', 'processing')
+    .where('locked_by', '=', delivery.locked_by);
+}
+
+export async function renewDeliveryLock(
+  db: Db,
+  delivery: Pick<ClaimedDelivery, 'id' | 'locked_by'>,
+  lockedUntil: Date,
+): Promise<void> {
+  await ownedBy(db, delivery).set({ locked_until: lockedUntil }).execute();
+}
+
+export async function completeDelivery(
+  db: Db,
+  delivery: ClaimedDelivery,
+  outcome: string,
+  now: Date,
+): Promise<void> {
+  await ownedBy(db, delivery)
+    .set({ status: 'done', outcome, locked_by: null, locked_until: null, updated_at: now })
+    .execute();
+}
+
+export async function rescheduleDelivery(
+  db: Db,
+  delivery: ClaimedDelivery,
+  options: { nextAttemptAt: Date; lastError?: string; countAttempt: boolean; now: Date },
+): Promise<void> {
+  await ownedBy(db, delivery)
+    .set((eb) => ({
+      status: 'pending',
+      next_attempt_at: options.nextAttemptAt,
+      ...(options.lastError === undefined ? {} : { last_error: options.lastError }),
+      attempts: options.countAttempt ? eb.ref('attempts') : eb('attempts', '-', 1),
+      locked_by: null,
+      locked_until: null,
+      updated_at: options.now,
+    }))
+    .execute();
+}
+
+export async function failDelivery(
+  db: Db,
+  delivery: ClaimedDelivery,
+  lastError: string,
+  now: Date,
+): Promise<void> {
+  await ownedBy(db, delivery)
+    .set({ status: 'failed', last_error: lastError, locked_by: null, locked_until: null, updated_at: now })
+    .execute();
+}
+
+export interface DeliverySummary {
+  id: number;
+  source: string;
+  event: string;
+  conversation_id: number;
+  status: AutolinkDeliveryStatus;
+  attempts: number;
+  last_error: string | null;
+  outcome: string | null;
+  next_attempt_at: Date;
+  received_at: Date;
+  updated_at: Date;
+}
+
+export async function listDeliveries(
+  db: Db,
+  filter: { status?: AutolinkDeliveryStatus | undefined; limit: number },
+): Promise<DeliverySummary[]> {
+  let query = db
+    .selectFrom('autolink_delivery')
+    .select([
+      'id',
+      'source',
+      'event',
+      'conversation_id',
+      'status',
+      'attempts',
+      'last_error',
+      'outcome',
+      'next_attempt_at',
+      'received_at',
+      'updated_at',
+    ])
+    .orderBy('id', 'desc')
+    .limit(filter.limit);
+  if (filter.status) query = query.where('status', '=', filter.status);
+  return query.execute();
+}
+
+export type ReplayResult = 'replayed' | 'not_found' | 'in_progress';
+
+/**
+ * Puts a delivery back in the queue with a fresh attempt budget. Replaying a finished one is
+ * safe: every step it would take is recorded, so it only redoes what is missing.
+ */
+export async function replayDelivery(db: Db, id: number, now: Date): Promise<ReplayResult> {
+  const replayed = await db
+    .updateTable('autolink_delivery')
+    .set({
+      status: 'pending',
+      attempts: 0,
+      next_attempt_at: now,
+      outcome: null,
+      locked_by: null,
+      locked_until: null,
+      updated_at: now,
+    })
+    .where('id', '=', id)
+    .where((eb) => eb.or([eb('status', '!=', 'processing'), eb('locked_until', '<', now)]))
+    .returning('id')
+    .executeTakeFirst();
+  if (replayed) return 'replayed';
+  const exists = await db
+    .selectFrom('autolink_delivery')
+    .select('id')
+    .where('id', '=', id)
+    .executeTakeFirst();
+  return exists ? 'in_progress' : 'not_found';
+}

@@ -1,0 +1,211 @@
+import type { Selectable } from 'kysely';
+import type { Db } from '../../db/database.ts';
+import type { AutolinkCloseCommentTable, AutolinkLinkTable } from '../../db/schema.ts';
+
+/**
+ * The per-ticket link and per-close comment rows. Each carries a lease: whoever holds it is
+ * the only one allowed to call GitHub or FreeScout for that ticket (or that close), whatever
+ * the number of deliveries, workers or instances. A holder that dies lets its lease expire.
+ */
+
+export type Link = Selectable<AutolinkLinkTable>;
+export type CloseComment = Selectable<AutolinkCloseCommentTable>;
+
+export interface Lease {
+  holder: string;
+  now: Date;
+  expiresAt: Date;
+}
+
+export async function findLink(db: Db, conversationId: number): Promise<Link | undefined> {
+  return db
+    .selectFrom('autolink_link')
+    .selectAll()
+    .where('conversation_id', '=', conversationId)
+    .executeTakeFirst();
+}
+
+/**
+ * Claims the ticket's link row (creating it with `claimId` when there is none) for the lease
+ * holder; undefined while someone else holds a live lease on it.
+ */
+export async function leaseLink(
+  db: Db,
+  conversationId: number,
+  claimId: string,
+  lease: Lease,
+): Promise<Link | undefined> {
+  return db
+    .insertInto('autolink_link')
+    .values({
+      conversation_id: conversationId,
+      claim_id: claimId,
+      claimed_at: lease.now,
+      lease_holder: lease.holder,
+      lease_expires_at: lease.expiresAt,
+    })
+    .onConflict((conflict) =>
+      conflict
+        .column('conversation_id')
+        .doUpdateSet({ lease_holder: lease.holder, lease_expires_at: lease.expiresAt })
+        .where((eb) =>
+          eb.or([
+            eb('autolink_link.lease_holder', 'is', null),
+            eb('autolink_link.lease_expires_at', '<', lease.now),
+          ]),
+        ),
+    )
+    .returningAll()
+    .executeTakeFirst();
+}
+
+export async function releaseLink(db: Db, conversationId: number, holder: string): Promise<void> {
+  await db
+    .updateTable('autolink_link')
+    .set({ lease_holder: null, lease_expires_at: null })
+    .where('conversation_id', '=', conversationId)
+    .where('lease_holder', '=', holder)
+    .execute();
+}
+
+/** Drops a claim that never produced an issue, so a later event evaluates the ticket afresh. */
+export async function abandonLink(db: Db, conversationId: number, holder: string): Promise<void> {
+  await db
+    .deleteFrom('autolink_link')
+    .where('conversation_id', '=', conversationId)
+    .where('lease_holder', '=', holder)
+    .where('issue_number', 'is', null)
+    .execute();
+}
+
+type LinkProgress = Partial<
+  Pick<
+    Link,
+    | 'create_started_at'
+    | 'issue_number'
+    | 'issue_url'
+    | 'linked_at'
+    | 'field_written_at'
+    | 'note_started_at'
+    | 'note_added_at'
+  >
+>;
+
+/** Records one step; refuses (throws) when the lease was lost, so a stale worker stops there. */
+export async function recordLinkProgress(
+  db: Db,
+  conversationId: number,
+  holder: string,
+  progress: LinkProgress,
+): Promise<Link> {
+  const updated = await db
+    .updateTable('autolink_link')
+    .set(progress)
+    .where('conversation_id', '=', conversationId)
+    .where('lease_holder', '=', holder)
+    .returningAll()
+    .executeTakeFirst();
+  if (!updated) throw new LeaseLostError(`lost the lease on the link of ticket ${conversationId}`);
+  return updated;
+}
+
+export class LeaseLostError extends Error {
+  override name = 'LeaseLostError';
+}
+
+/**
+ * Claims the comment row of one close (creating it when there is none); undefined when it is
+ * already posted or someone else holds a live lease on it.
+ */
+export async function leaseCloseComment(
+  db: Db,
+  row: { conversationId: number; closeKey: string; issueNumber: number; commentBody: string },
+  lease: Lease,
+): Promise<CloseComment | undefined> {
+  return db
+    .insertInto('autolink_close_comment')
+    .values({
+      conversation_id: row.conversationId,
+      close_key: row.closeKey,
+      issue_number: row.issueNumber,
+      comment_body: row.commentBody,
+      lease_holder: lease.holder,
+      lease_expires_at: lease.expiresAt,
+      created_at: lease.now,
+    })
+    .onConflict((conflict) =>
+      conflict
+        .columns(['conversation_id', 'close_key'])
+        .doUpdateSet({ lease_holder: lease.holder, lease_expires_at: lease.expiresAt })
+        .where((eb) =>
+          eb.and([
+            eb('autolink_close_comment.posted_at', 'is', null),
+            eb.or([
+              eb('autolink_close_comment.lease_holder', 'is', null),
+              eb('autolink_close_comment.lease_expires_at', '<', lease.now),
+            ]),
+          ]),
+        ),
+    )
+    .returningAll()
+    .executeTakeFirst();
+}
+
+export async function findCloseComment(
+  db: Db,
+  conversationId: number,
+  closeKey: string,
+): Promise<CloseComment | undefined> {
+  return db
+    .selectFrom('autolink_close_comment')
+    .selectAll()
+    .where('conversation_id', '=', conversationId)
+    .where('close_key', '=', closeKey)
+    .executeTakeFirst();
+}
+
+export async function recordCloseProgress(
+  db: Db,
+  row: Pick<CloseComment, 'conversation_id' | 'close_key'>,
+  holder: string,
+  progress: Partial<Pick<CloseComment, 'started_at' | 'comment_id' | 'posted_at'>>,
+): Promise<void> {
+  const updated = await db
+    .updateTable('autolink_close_comment')
+    .set(progress)
+    .where('conversation_id', '=', row.conversation_id)
+    .where('close_key', '=', row.close_key)
+    .where('lease_holder', '=', holder)
+    .returning('conversation_id')
+    .executeTakeFirst();
+  if (!updated)
+    throw new LeaseLostError(`lost the lease on close ${row.close_key} of ${row.conversation_id}`);
+}
+
+export async function releaseCloseComment(
+  db: Db,
+  row: Pick<CloseComment, 'conversation_id' | 'close_key'>,
+  holder: string,
+): Promise<void> {
+  await db
+    .updateTable('autolink_close_comment')
+    .set({ lease_holder: null, lease_expires_at: null })
+    .where('conversation_id', '=', row.conversation_id)
+    .where('close_key', '=', row.close_key)
+    .where('lease_holder', '=', holder)
+    .execute();
+}
+
+/** Keeps every link and close-comment lease of a live holder from expiring. */
+export async function renewLeases(db: Db, holder: string, expiresAt: Date): Promise<void> {
+  await db
+    .updateTable('autolink_link')
+    .set({ lease_expires_at: expiresAt })
+    .where('lease_holder', '=', holder)
+    .execute();
+  await db
+    .updateTable('autolink_close_comment')
+    .set({ lease_expires_at: expiresAt })
+    .where('lease_holder', '=', holder)
+    .execute();
+}

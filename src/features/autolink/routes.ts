@@ -1,0 +1,184 @@
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { AutolinkEventKind } from '../../db/schema.ts';
+import type { FeatureDeps } from '../../lib/deps.ts';
+import { httpError } from '../../lib/errors.ts';
+import { requireFeature } from '../../lib/flags.ts';
+import { verifySignature } from '../../lib/hmac.ts';
+import { parseJsonBody } from '../../lib/raw-body.ts';
+import { listDeliveries, replayDelivery, storeDelivery } from './inbox.ts';
+import { startAutolinkWorker } from './worker.ts';
+
+const FLAG_NAME = 'FLAG_FREESCOUT_GITHUB_AUTOLINK';
+
+/** FreeScout's event names, and the seed design's names for the same events. */
+const EVENT_KINDS: Record<string, AutolinkEventKind> = {
+  'convo.created': 'created',
+  'conversation.created': 'created',
+  'convo.status': 'status',
+  'conversation.status_changed': 'status',
+};
+
+/** FreeScout's numeric status codes, as some versions and modules print them. */
+const STATUS_BY_CODE: Record<number, string> = { 1: 'active', 2: 'pending', 3: 'closed', 4: 'spam' };
+
+/** Only what routing needs; the worker reads the ticket fresh from FreeScout before acting. */
+const conversationEventSchema = z.looseObject({
+  id: z.union([z.number().int().positive(), z.string().regex(/^\d+$/).transform(Number)]),
+  status: z
+    .union([z.string(), z.number()])
+    .nullish()
+    .transform((status) =>
+      typeof status === 'number' ? (STATUS_BY_CODE[status] ?? String(status)) : status,
+    ),
+  closedAt: z.string().nullish(),
+  updatedAt: z.string().nullish(),
+});
+
+const errorSchema = z.object({ error: z.string(), message: z.string() });
+const acceptedSchema = z.object({ ok: z.literal(true), delivery_id: z.number().int() });
+const ignoredSchema = z.object({ ok: z.literal(true), ignored: z.literal(true) });
+
+const deliveryStatusSchema = z.enum(['pending', 'processing', 'done', 'failed']);
+const deliverySchema = z.object({
+  id: z.number().int(),
+  source: z.string(),
+  event: z.string(),
+  conversation_id: z.number().int(),
+  status: deliveryStatusSchema,
+  attempts: z.number().int(),
+  last_error: z.string().nullable(),
+  outcome: z.string().nullable(),
+  next_attempt_at: z.string(),
+  received_at: z.string(),
+  updated_at: z.string(),
+});
+
+export const autolinkRoutes: FastifyPluginAsync<FeatureDeps> = async (app, deps) => {
+  const { config, db, clock, log } = deps;
+  const settings = config.autolink;
+  const api = app.withTypeProvider<ZodTypeProvider>();
+  api.addHook('onRequest', requireFeature(settings.enabled, FLAG_NAME));
+
+  if (settings.enabled && deps.backgroundJobs) {
+    if (settings.mailboxIds.length === 0) {
+      log.warn('autolink: FREESCOUT_AUTOLINK_MAILBOX_IDS is empty, so no ticket qualifies for an issue');
+    }
+    const worker = startAutolinkWorker(deps);
+    app.addHook('onClose', () => worker.stop());
+  }
+
+  for (const source of ['ops', 'support'] as const) {
+    api.post(
+      `/api/webhooks/freescout/${source}`,
+      {
+        config: { rawBody: true },
+        schema: {
+          summary: `FreeScout ${source} mailbox webhook (GitHub autolink, Direction A)`,
+          headers: z.looseObject({
+            'x-freescout-event': z.string().optional(),
+            'x-freescout-signature': z.string().optional(),
+          }),
+          response: {
+            200: ignoredSchema,
+            202: acceptedSchema,
+            400: errorSchema,
+            401: errorSchema,
+            503: errorSchema,
+          },
+        },
+      },
+      async (request, reply) => {
+        if (settings.webhookSecrets.length === 0) {
+          throw httpError(503, 'not_configured', 'FREESCOUT_WEBHOOK_SECRET is not set');
+        }
+        const raw = request.rawBody ?? Buffer.alloc(0);
+        if (!verifySignature(raw, request.headers['x-freescout-signature'], settings.webhookSecrets)) {
+          throw httpError(401, 'invalid_signature', 'missing or wrong X-FreeScout-Signature');
+        }
+        const body = parseJsonBody(raw);
+        const event = eventName(request);
+        const kind = EVENT_KINDS[event];
+        if (!kind) return reply.code(200).send({ ok: true, ignored: true });
+        const parsed = conversationEventSchema.safeParse(body);
+        if (!parsed.success) {
+          throw httpError(
+            400,
+            'invalid_payload',
+            'expected a FreeScout conversation object with an integer id',
+          );
+        }
+        const conversation = parsed.data;
+        const deliveryId = await storeDelivery(
+          db,
+          {
+            source,
+            event,
+            kind,
+            conversationId: conversation.id,
+            reportedStatus: kind === 'status' ? (conversation.status ?? null) : null,
+            // Each close has its own closedAt: duplicates of one close share it, a re-close does not.
+            closeKey: kind === 'status' ? (conversation.closedAt ?? conversation.updatedAt ?? null) : null,
+            rawBody: raw,
+          },
+          clock.now(),
+        );
+        return reply.code(202).send({ ok: true, delivery_id: deliveryId });
+      },
+    );
+  }
+
+  api.get(
+    '/api/_internal/autolink/deliveries',
+    {
+      schema: {
+        summary: 'Autolink inbox deliveries, newest first (status=failed lists the ones to replay)',
+        querystring: z.object({
+          status: deliveryStatusSchema.optional(),
+          limit: z.coerce.number().int().min(1).max(500).default(100),
+        }),
+        response: { 200: z.object({ deliveries: z.array(deliverySchema) }) },
+      },
+    },
+    async (request) => {
+      const rows = await listDeliveries(db, { status: request.query.status, limit: request.query.limit });
+      return {
+        deliveries: rows.map((row) => ({
+          ...row,
+          next_attempt_at: new Date(row.next_attempt_at).toISOString(),
+          received_at: new Date(row.received_at).toISOString(),
+          updated_at: new Date(row.updated_at).toISOString(),
+        })),
+      };
+    },
+  );
+
+  api.post(
+    '/api/_internal/autolink/deliveries/:id/retry',
+    {
+      schema: {
+        summary: 'Replay one autolink delivery with a fresh attempt budget',
+        params: z.object({ id: z.coerce.number().int().positive() }),
+        response: {
+          202: z.object({ ok: z.literal(true), delivery_id: z.number().int(), status: z.literal('pending') }),
+          404: errorSchema,
+          409: errorSchema,
+        },
+      },
+    },
+    async (request, reply) => {
+      const result = await replayDelivery(db, request.params.id, clock.now());
+      if (result === 'not_found') throw httpError(404, 'delivery_not_found', 'no such autolink delivery');
+      if (result === 'in_progress') {
+        throw httpError(409, 'delivery_in_progress', 'a worker is handling this delivery right now');
+      }
+      return reply.code(202).send({ ok: true, delivery_id: request.params.id, status: 'pending' });
+    },
+  );
+};
+
+function eventName(request: FastifyRequest): string {
+  const header = request.headers['x-freescout-event'];
+  return (Array.isArray(header) ? header[0] : header)?.trim() ?? '';
+}

@@ -1,0 +1,304 @@
+import { randomUUID } from 'node:crypto';
+import type { FreeScoutClient, FreeScoutConversation } from '../../clients/freescout.ts';
+import type { GitHubClient, GitHubIssue } from '../../clients/github.ts';
+import type { FeatureDeps } from '../../lib/deps.ts';
+import type { ClaimedDelivery } from './inbox.ts';
+import {
+  abandonLink,
+  findCloseComment,
+  findLink,
+  type Lease,
+  type Link,
+  leaseCloseComment,
+  leaseLink,
+  recordCloseProgress,
+  recordLinkProgress,
+  releaseCloseComment,
+  releaseLink,
+} from './links.ts';
+import {
+  draftIssue,
+  evaluateCriteria,
+  issueMarker,
+  issueNumberInRepo,
+  issueUrlFieldIdByName,
+  LINK_LABEL,
+  linkedIssueUrl,
+  notePrefix,
+  noteText,
+  resolvedCommentText,
+  threadBodies,
+} from './ticket.ts';
+
+export type AutolinkDeps = Pick<FeatureDeps, 'db' | 'clients' | 'clock' | 'log' | 'config'>;
+
+/**
+ * How long a claim on a delivery or a ticket outlives its holder's last sign of life. The worker
+ * renews its claims every `LEASE_RENEW_MS` while it works, so a slow call keeps them and a dead
+ * process gives them up within this time.
+ */
+export const LEASE_MS = 30_000;
+export const LEASE_RENEW_MS = 10_000;
+/** GitHub's clock is not ours: recovery looks this far before the claim for the issue it opened. */
+const RECOVERY_CLOCK_SKEW_MS = 15 * 60_000;
+
+/** Another worker holds this ticket (or this close) right now; try again shortly, at no cost. */
+export class TicketBusyError extends Error {
+  override name = 'TicketBusyError';
+}
+
+/** Something the worker needs is not configured; retried, so fixing the config heals the queue. */
+export class AutolinkNotConfiguredError extends Error {
+  override name = 'AutolinkNotConfiguredError';
+}
+
+/** Does the work of one delivery; answers its outcome, or throws for a retry. */
+export async function processDelivery(
+  deps: AutolinkDeps,
+  delivery: ClaimedDelivery,
+  holder: string,
+): Promise<string> {
+  if (delivery.kind === 'created') return linkTicket(deps, delivery.conversation_id, holder);
+  return commentOnClose(deps, delivery, holder);
+}
+
+function requireClients(deps: AutolinkDeps): { github: GitHubClient; freescout: FreeScoutClient } {
+  const { github, freescout } = deps.clients;
+  if (!github) {
+    throw new AutolinkNotConfiguredError(
+      'GitHub is not configured (GITHUB_REPO and GITHUB_ISSUE_BOT_TOKEN or the GITHUB_APP_* trio)',
+    );
+  }
+  if (!freescout) {
+    throw new AutolinkNotConfiguredError(
+      'FreeScout is not configured (FREESCOUT_API_URL, FREESCOUT_API_KEY)',
+    );
+  }
+  return { github, freescout };
+}
+
+function leaseFrom(deps: AutolinkDeps, holder: string): Lease {
+  const now = deps.clock.now();
+  return { holder, now, expiresAt: new Date(now.getTime() + LEASE_MS) };
+}
+
+async function readTicket(deps: AutolinkDeps, freescout: FreeScoutClient, conversationId: number) {
+  // Threads are only needed to scan for keywords; the ticket is always read fresh, never from the delivery.
+  return freescout.getConversation(conversationId, {
+    embedThreads: deps.config.autolink.keywords.length > 0,
+  });
+}
+
+/**
+ * Direction A, conversation created: at most one GitHub issue per ticket, then the custom
+ * field write-back and the internal note, each step recorded so no retry repeats it.
+ */
+export async function linkTicket(
+  deps: AutolinkDeps,
+  conversationId: number,
+  holder: string,
+): Promise<string> {
+  const { db, config } = deps;
+  const clients = requireClients(deps);
+  let conversation: FreeScoutConversation | undefined;
+
+  const existing = await findLink(db, conversationId);
+  if (!existing) {
+    conversation = await readTicket(deps, clients.freescout, conversationId);
+    const verdict = evaluateCriteria(conversation, config.autolink);
+    if (!verdict.eligible) return `skipped:${verdict.reason}`;
+  } else if (existing.note_added_at !== null) {
+    return 'already_linked';
+  }
+
+  const link = await leaseLink(db, conversationId, randomUUID(), leaseFrom(deps, holder));
+  if (!link) throw new TicketBusyError(`ticket ${conversationId} is being linked by another worker`);
+  try {
+    let current = link;
+    let outcome = 'write_back_completed';
+    if (current.issue_number === null) {
+      const found = await recoverIssue(deps, clients.github, current);
+      if (found) {
+        outcome = 'issue_recovered';
+        current = await saveIssue(deps, current, found, holder);
+      } else {
+        conversation ??= await readTicket(deps, clients.freescout, conversationId);
+        const verdict = evaluateCriteria(conversation, config.autolink);
+        if (!verdict.eligible) {
+          await abandonLink(db, conversationId, holder);
+          return `skipped:${verdict.reason}`;
+        }
+        const publicUrl = config.freescout.publicUrl;
+        if (!publicUrl) throw new AutolinkNotConfiguredError('FREESCOUT_PUBLIC_URL is not configured');
+        const mailboxName = await mailboxNameOf(deps, clients.freescout, conversation.mailboxId);
+        const draft = draftIssue({
+          conversation,
+          claimId: current.claim_id,
+          ...verdict,
+          publicUrl,
+          mailboxName,
+        });
+        // From here an issue may exist whatever GitHub answers: a later attempt looks before creating.
+        current = await recordLinkProgress(db, conversationId, holder, {
+          create_started_at: current.create_started_at ?? deps.clock.now(),
+        });
+        const issue = await clients.github.createIssue(draft);
+        outcome = 'issue_created';
+        current = await saveIssue(deps, current, issue, holder);
+      }
+    }
+    if (current.note_added_at !== null && outcome === 'write_back_completed') return 'already_linked';
+    await writeBack(deps, clients.freescout, current, conversation, holder);
+    return outcome;
+  } finally {
+    await releaseLink(db, conversationId, holder);
+  }
+}
+
+/** The mailbox's name for the issue body; a detail, so a failure to read it does not hold the issue back. */
+async function mailboxNameOf(
+  deps: AutolinkDeps,
+  freescout: FreeScoutClient,
+  mailboxId: number | undefined,
+): Promise<string | undefined> {
+  if (mailboxId === undefined) return undefined;
+  try {
+    return (await freescout.listMailboxes()).find((mailbox) => mailbox.id === mailboxId)?.name;
+  } catch (error) {
+    deps.log.warn(
+      { err: error, mailboxId },
+      'autolink: mailbox name unavailable; the issue shows its id only',
+    );
+    return undefined;
+  }
+}
+
+/**
+ * After a claim whose `createIssue` may have reached GitHub (crash, timeout, 5xx), finds the
+ * issue it opened by the marker in its body, listing the repo's linked issues since the claim
+ * (never the search API: it lags behind writes).
+ */
+async function recoverIssue(
+  deps: AutolinkDeps,
+  github: GitHubClient,
+  link: Link,
+): Promise<GitHubIssue | null> {
+  if (link.create_started_at === null) return null;
+  const since = new Date(new Date(link.create_started_at).getTime() - RECOVERY_CLOCK_SKEW_MS);
+  const marker = issueMarker(link.conversation_id, link.claim_id);
+  const issues = await github.listIssuesWithLabel(LINK_LABEL, since);
+  const found = issues.filter((issue) => issue.body?.includes(marker));
+  if (found.length > 1) {
+    deps.log.error(
+      { conversationId: link.conversation_id, issues: found.map((issue) => issue.number) },
+      'autolink: several issues carry one claim marker; linking the first',
+    );
+  }
+  return found.sort((a, b) => a.number - b.number)[0] ?? null;
+}
+
+function saveIssue(deps: AutolinkDeps, link: Link, issue: GitHubIssue, holder: string): Promise<Link> {
+  deps.log.info(
+    { conversationId: link.conversation_id, issue: issue.number },
+    'autolink: ticket linked to a GitHub issue',
+  );
+  return recordLinkProgress(deps.db, link.conversation_id, holder, {
+    issue_number: issue.number,
+    issue_url: issue.htmlUrl,
+    linked_at: deps.clock.now(),
+  });
+}
+
+async function writeBack(
+  deps: AutolinkDeps,
+  freescout: FreeScoutClient,
+  link: Link,
+  knownConversation: FreeScoutConversation | undefined,
+  holder: string,
+): Promise<void> {
+  const { db, clock, config } = deps;
+  const { conversation_id: conversationId, issue_number: issueNumber, issue_url: issueUrl } = link;
+  if (issueNumber === null || issueUrl === null) return;
+  let current = link;
+
+  if (current.field_written_at === null) {
+    const fieldId =
+      config.autolink.issueUrlFieldId ??
+      issueUrlFieldIdByName(knownConversation ?? (await freescout.getConversation(conversationId)));
+    if (fieldId === undefined) {
+      throw new AutolinkNotConfiguredError(
+        'FREESCOUT_GITHUB_ISSUE_URL_FIELD_ID is not set and the ticket has no github_issue_url field',
+      );
+    }
+    await freescout.updateCustomFields(conversationId, [{ id: fieldId, value: issueUrl }]);
+    current = await recordLinkProgress(db, conversationId, holder, { field_written_at: clock.now() });
+  }
+
+  if (current.note_added_at === null) {
+    const text = noteText(issueNumber, issueUrl);
+    // addNote is not idempotent: when an earlier attempt may have added it, the ticket's threads say so.
+    // The URL is left out of the match: FreeScout may store it rewritten as a link.
+    if (current.note_started_at !== null) {
+      const ticket = await freescout.getConversation(conversationId, { embedThreads: true });
+      if (threadBodies(ticket).some((thread) => thread.body.includes(notePrefix(issueNumber)))) {
+        await recordLinkProgress(db, conversationId, holder, { note_added_at: clock.now() });
+        return;
+      }
+    }
+    await recordLinkProgress(db, conversationId, holder, { note_started_at: clock.now() });
+    await freescout.addNote(conversationId, { text });
+    await recordLinkProgress(db, conversationId, holder, { note_added_at: clock.now() });
+  }
+}
+
+/**
+ * Direction A, status changed to closed: one `FreeScout ticket resolved (<UTC>)` comment per
+ * close on the linked issue, which stays open (closing it is an engineer's call).
+ */
+export async function commentOnClose(
+  deps: AutolinkDeps,
+  delivery: Pick<ClaimedDelivery, 'id' | 'conversation_id' | 'reported_status' | 'close_key'>,
+  holder: string,
+): Promise<string> {
+  const { db, config, clock } = deps;
+  if (delivery.reported_status !== 'closed') return 'skipped:not_closed';
+  const { github, freescout } = requireClients(deps);
+  const conversationId = delivery.conversation_id;
+
+  const conversation = await freescout.getConversation(conversationId);
+  const issueUrl =
+    linkedIssueUrl(conversation, config.autolink.issueUrlFieldId) ??
+    (await findLink(db, conversationId))?.issue_url ??
+    null;
+  if (issueUrl === null) return 'skipped:no_linked_issue';
+  const issueNumber = issueNumberInRepo(issueUrl, github.repo);
+  if (issueNumber === null) return 'skipped:issue_not_in_repository';
+
+  const freshClosedAt = typeof conversation.closedAt === 'string' ? conversation.closedAt : undefined;
+  const closeKey = delivery.close_key ?? freshClosedAt ?? `delivery:${delivery.id}`;
+  const closedAt = Number.isNaN(Date.parse(closeKey)) ? clock.now() : new Date(closeKey);
+  const row = { conversationId, closeKey, issueNumber, commentBody: resolvedCommentText(closedAt) };
+  const comment = await leaseCloseComment(db, row, leaseFrom(deps, holder));
+  if (!comment) {
+    const recorded = await findCloseComment(db, conversationId, closeKey);
+    if (recorded?.posted_at) return 'comment_already_posted';
+    throw new TicketBusyError(`close ${closeKey} of ticket ${conversationId} is being handled elsewhere`);
+  }
+  try {
+    if (comment.started_at !== null) {
+      const earlier = (await github.listComments(comment.issue_number)).find(
+        (candidate) => candidate.body.trim() === comment.comment_body,
+      );
+      if (earlier) {
+        await recordCloseProgress(db, comment, holder, { comment_id: earlier.id, posted_at: clock.now() });
+        return 'comment_recovered';
+      }
+    }
+    await recordCloseProgress(db, comment, holder, { started_at: comment.started_at ?? clock.now() });
+    const posted = await github.createComment(comment.issue_number, comment.comment_body);
+    await recordCloseProgress(db, comment, holder, { comment_id: posted.id, posted_at: clock.now() });
+    return 'comment_posted';
+  } finally {
+    await releaseCloseComment(db, comment, holder);
+  }
+}

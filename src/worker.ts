@@ -1,0 +1,51 @@
+import closeWithGrace from 'close-with-grace';
+import { closeClients, createClients } from './clients/index.ts';
+import { ConfigError, loadConfig, processEnv } from './config.ts';
+import { openDatabase } from './db/database.ts';
+import { migrateToLatest } from './db/migrate.ts';
+import { startAutolinkWorker } from './features/autolink/worker.ts';
+import { systemClock } from './lib/clock.ts';
+import { createLogger } from './lib/logger.ts';
+
+/**
+ * The background worker alone (Procfile `worker:`), for when the inbox needs more hands than
+ * the web dynos give it. It shares the queue with them through `for update skip locked`.
+ */
+async function start(): Promise<void> {
+  const config = loadConfig(processEnv());
+  const log = createLogger({ level: config.logLevel, secretValues: config.secretValues });
+  const database = await openDatabase(config.database);
+  if (database.kind === 'pglite') await migrateToLatest(database.db);
+  const clients = createClients(config, log);
+  // Staying up while the flag is off keeps the dyno from crash-looping; a config change restarts it.
+  const worker = config.autolink.enabled
+    ? startAutolinkWorker({ config, db: database.db, log, clock: systemClock, clients })
+    : undefined;
+  log.info(
+    { database: database.kind, autolink: config.autolink.enabled },
+    worker ? 'raptor worker running' : 'raptor worker idle: FLAG_FREESCOUT_GITHUB_AUTOLINK is off',
+  );
+  // An idle worker has nothing pending on the event loop; this keeps the process alive until a signal.
+  const idle = worker ? undefined : setInterval(() => {}, 60 * 60_000);
+
+  closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
+    if (err) log.error({ err }, 'worker shutting down after an uncaught error');
+    else log.info({ signal }, 'worker shutting down');
+    clearInterval(idle);
+    await worker?.stop();
+    await closeClients(clients);
+    await database.close();
+  });
+}
+
+start().catch((error: unknown) => {
+  if (error instanceof ConfigError) {
+    console.error(error.message);
+  } else {
+    console.error(
+      'raptor worker failed to start:',
+      error instanceof Error ? (error.stack ?? error.message) : error,
+    );
+  }
+  process.exit(1);
+});
