@@ -40,14 +40,19 @@ export interface GitHubClient {
 }
 
 /** Octokit with retries (idempotent requests), rate-limit handling, and PAT or GitHub App auth. */
-export function createGitHubClient(settings: Config['github'], log?: Logger): GitHubClient | undefined {
+export function createGitHubClient(
+  settings: Config['github'],
+  log?: Logger,
+  options: { timeoutMs?: number } = {},
+): GitHubClient | undefined {
   const { repo } = settings;
   if (!repo || !(settings.token || settings.app)) return undefined;
   const [owner = '', name = ''] = repo.split('/');
   const octokit = new RetryingOctokit({
     baseUrl: settings.apiUrl,
     ...(settings.app ? { authStrategy: createAppAuth, auth: { ...settings.app } } : { auth: settings.token }),
-    request: { timeout: REQUEST_TIMEOUT_MS },
+    // Octokit has no timeout of its own: a GitHub that never answers would hold a worker forever.
+    request: { fetch: fetchWithTimeout(options.timeoutMs ?? REQUEST_TIMEOUT_MS) },
     // Octokit logs failed requests to the console by default; ours go through pino, without bodies.
     log: {
       debug: () => {},
@@ -138,6 +143,13 @@ export function createGitHubClient(settings: Config['github'], log?: Logger): Gi
         });
         return comments.map((comment) => ({ id: comment.id, body: comment.body ?? '' }));
       }),
+  };
+}
+
+function fetchWithTimeout(timeoutMs: number): typeof fetch {
+  return (input, init = {}) => {
+    const timeout = AbortSignal.timeout(timeoutMs);
+    return fetch(input, { ...init, signal: init.signal ? AbortSignal.any([init.signal, timeout]) : timeout });
   };
 }
 

@@ -13,7 +13,7 @@ beforeAll(async () => {
     GITHUB_REPO: 'raxx/ops',
     GITHUB_ISSUE_BOT_TOKEN: 'ghp_test',
   });
-  const created = createGitHubClient(config.github);
+  const created = createGitHubClient(config.github, undefined, { timeoutMs: 500 });
   if (!created) throw new Error('client not configured');
   client = created;
 });
@@ -56,4 +56,12 @@ it('retries an idempotent read after a 5xx', async () => {
   github.failNext({ status: 500 }, { method: 'GET', path: /\/repos\/raxx\/ops$/ });
   await expect(client.getRepository()).resolves.toMatchObject({ fullName: 'raxx/ops' });
   expect(github.requests.filter((request) => request.method === 'GET')).toHaveLength(2);
+});
+
+it('gives up on a GitHub that never answers, saying the outcome is unknown', async () => {
+  github.failNext({ hang: true }, { method: 'POST', path: /\/issues$/ });
+  await expect(client.createIssue({ title: 'T', body: 'b', labels: [] })).rejects.toMatchObject({
+    service: 'github',
+    details: { outcomeUnknown: true },
+  });
 });

@@ -54,6 +54,12 @@ const ROUTES: RouteUnderTest[] = [
     headers: () => ({ 'x-postmark-webhook-token': POSTMARK_TOKEN }),
   },
   {
+    name: 'autolink webhook',
+    url: '/api/webhooks/freescout/ops',
+    tables: ['autolink_delivery'],
+    headers: (raw) => ({ 'x-freescout-event': 'convo.created', 'x-freescout-signature': sign(raw, SECRET) }),
+  },
+  {
     name: 'investigate',
     url: '/api/console/status/investigate',
     tables: ['investigate_ticket', 'investigate_attempt'],
@@ -99,6 +105,8 @@ beforeAll(async () => {
       FLAG_FREESCOUT_WEBHOOK_RECEIVE: '1',
       FLAG_FREESCOUT_RBAC_REVOKE: '1',
       FREESCOUT_AUDIT_WEBHOOK_SECRET: SECRET,
+      FLAG_FREESCOUT_GITHUB_AUTOLINK: '1',
+      FREESCOUT_WEBHOOK_SECRET: SECRET,
       FLAG_POSTMARK_DELIVERY_MONITOR: '1',
       POSTMARK_DELIVERY_WEBHOOK_SECRET: POSTMARK_TOKEN,
       FLAG_CONSOLE_INVESTIGATE_FROM_STATUS: '1',

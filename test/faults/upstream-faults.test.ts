@@ -6,6 +6,15 @@ import { deliverSecurityNotifications } from '../../src/features/freescout-webho
 import { pollFreescoutChanges } from '../../src/features/freescout-webhooks/poller.ts';
 import { createLogger } from '../../src/lib/logger.ts';
 import { manualClock } from '../support/app.ts';
+import {
+  type AutolinkFakes,
+  type AutolinkInstance,
+  drain,
+  notesOn,
+  startAutolinkFakes,
+  startAutolinkInstance,
+  webhookBody,
+} from '../support/autolink.ts';
 import { openTestDatabase, type TestDatabase, truncate } from '../support/db.ts';
 import { type FakeFreeScout, startFakeFreeScout } from '../support/fake-freescout.ts';
 import type { Fault } from '../support/fake-http.ts';
@@ -91,5 +100,45 @@ describe('FreeScout faults and the cache poller', () => {
       .where('ticket_id', '=', conversation.id)
       .executeTakeFirst();
     expect(row?.status).toBe('active');
+  });
+});
+
+describe('GitHub and FreeScout faults and the autolink worker', () => {
+  const faultsOnCreate: Array<[string, Fault]> = [
+    ['a 500', { status: 500 }],
+    ['a 429 with Retry-After', { status: 429, retryAfter: 1 }],
+    ['a connection reset before GitHub acted', { reset: true }],
+    ['a lost answer after GitHub created the issue', { applyThenReset: true }],
+  ];
+  let fakes: AutolinkFakes;
+  let instance: AutolinkInstance;
+
+  beforeAll(async () => {
+    fakes = await startAutolinkFakes();
+    instance = await startAutolinkInstance(database.db, fakes);
+  });
+  afterAll(async () => {
+    await instance.close();
+    await fakes.close();
+  });
+
+  it.each(faultsOnCreate)('opens exactly one issue and writes it back after %s', async (_name, fault) => {
+    const ticket = fakes.freescout.state.insertConversation({
+      mailboxId: 1,
+      subject: 'Orders fail',
+      tags: ['bug'],
+    });
+    fakes.github.failNext(fault, { method: 'POST', path: /\/issues$/ });
+    fakes.freescout.failNext({ status: 503 }, { method: 'PUT', path: /custom_fields$/ });
+    await instance.deliver('convo.created', webhookBody(ticket));
+    await drain(instance, fakes.clock);
+    const issues = fakes.github.state
+      .issues()
+      .filter((issue) => issue.body?.includes(`ticket:${ticket.id} `));
+    expect(issues).toHaveLength(1);
+    expect(fakes.freescout.state.conversation(ticket.id)?.customFields).toContainEqual(
+      expect.objectContaining({ value: expect.stringContaining(`/issues/${issues[0]?.number}`) }),
+    );
+    expect(notesOn(fakes.freescout, ticket.id)).toHaveLength(1);
   });
 });

@@ -25,7 +25,7 @@ const STATUS_BY_CODE: Record<number, string> = { 1: 'active', 2: 'pending', 3: '
 
 /** Only what routing needs; the worker reads the ticket fresh from FreeScout before acting. */
 const conversationEventSchema = z.looseObject({
-  id: z.union([z.number().int().positive(), z.string().regex(/^\d+$/).transform(Number)]),
+  id: z.number().int().positive(),
   status: z
     .union([z.string(), z.number()])
     .nullish()
