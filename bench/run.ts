@@ -3,7 +3,7 @@
  * docs/benchmarks.md. Needs DATABASE_URL (default: a `raptor_bench` database on the local
  * server, created if missing). Not part of `npm test`.
  */
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import pg from 'pg';
 import {
@@ -34,6 +34,9 @@ async function ensureDatabase(url: string): Promise<void> {
   await admin.end();
 }
 
+/** Raptor runs exactly as production starts it: package.json's start:prod command. */
+const packageJson = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8'));
+const RAPTOR_COMMAND: string[] = packageJson.scripts['start:prod'].split(' ');
 const POSTMARK_TOKEN = 'bench-postmark-token';
 const STORED_EVENTS = Number(process.env.BENCH_POSTMARK_EVENTS ?? 5_000_000);
 const RECENT_EVENTS = Math.min(STORED_EVENTS, 1_000_000);
@@ -56,12 +59,7 @@ async function auditWebhook(kind: 'floor' | 'raptor', port: number) {
           port,
           '/',
         )
-      : await startService(
-          ['node', '--max-semi-space-size=4', 'dist/src/server.js'],
-          raptorEnv,
-          port,
-          '/readyz',
-        );
+      : await startService(RAPTOR_COMMAND, raptorEnv, port, '/readyz');
   const path = kind === 'floor' ? '/' : '/api/internal/freescout-webhook/audit';
   const next = freescoutDeliveries(SECRET, TICKETS);
   await runLoad({ url: `${service.url}${path}`, connections: CONNECTIONS, durationSeconds: 2, next });
@@ -110,12 +108,7 @@ async function seedPostmarkEvents(total: number, recent: number): Promise<void> 
 }
 
 async function postmarkIngest(port: number) {
-  const service = await startService(
-    ['node', '--max-semi-space-size=4', 'dist/src/server.js'],
-    raptorEnv,
-    port,
-    '/readyz',
-  );
+  const service = await startService(RAPTOR_COMMAND, raptorEnv, port, '/readyz');
   const url = `${service.url}/webhooks/postmark/delivery`;
   const next = postmarkDeliveries(POSTMARK_TOKEN);
   await runLoad({ url, connections: CONNECTIONS, durationSeconds: 2, next });
@@ -125,12 +118,7 @@ async function postmarkIngest(port: number) {
 }
 
 async function recentDeliveriesLatency(port: number) {
-  const service = await startService(
-    ['node', '--max-semi-space-size=4', 'dist/src/server.js'],
-    raptorEnv,
-    port,
-    '/readyz',
-  );
+  const service = await startService(RAPTOR_COMMAND, raptorEnv, port, '/readyz');
   const url = `${service.url}/api/_internal/postmark/recent-deliveries?limit=50`;
   await sampleLatency(url, {}, 100, 4);
   const latency = await sampleLatency(url, {}, 2_000, 4);
