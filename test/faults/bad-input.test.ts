@@ -236,3 +236,34 @@ describe('headers on a real socket', () => {
     await response.body.dump();
   });
 });
+
+describe('query strings on the GET routes', () => {
+  const GET_ROUTES = [
+    '/api/_internal/postmark/recent-deliveries',
+    '/api/internal/rbac/grants',
+    '/api/_internal/autolink/deliveries',
+  ];
+  const BAD_QUERIES = [
+    'limit=0',
+    'limit=501',
+    'limit=abc',
+    'limit=1.5',
+    'limit=-1',
+    'limit=',
+    'limit=1&limit=2',
+    'active=maybe',
+    'status=exploded',
+    `operator_id=${'x'.repeat(5000)}`,
+    'limit=%00',
+    'limit=١٢',
+  ];
+
+  it.each(GET_ROUTES.flatMap((route) => BAD_QUERIES.map((query) => [route, query])))(
+    '%s?%s never answers 5xx, and refuses with a JSON error',
+    async (route, query) => {
+      const response = await app.app.inject({ url: `${route}?${query}` });
+      expect(response.statusCode).toBeLessThan(500);
+      if (response.statusCode >= 400) expectJsonClientError(response.statusCode, response.json());
+    },
+  );
+});
