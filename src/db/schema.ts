@@ -125,7 +125,8 @@ export interface PostmarkEventTable {
   bounce_type: string | null;
   bounce_description: string | null;
   /** Postmark's `ID` of a bounce or spam complaint. */
-  postmark_id: number | null;
+  /** bigint: read back as a number, so compare exact IDs through `event_key`. */
+  postmark_id: number | string | null;
   /** DeliveredAt / BouncedAt as Postmark reports it. */
   occurred_at: Timestamp | null;
   /** When Raptor stored it: the time windows and retention go by this. */

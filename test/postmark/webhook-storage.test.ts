@@ -124,6 +124,28 @@ describe('storing Postmark events', () => {
     expect(await storedEvents()).toHaveLength(3);
   });
 
+  it("keeps Postmark's 64-bit bounce IDs exact, so neighbouring IDs stay two events", async () => {
+    for (const id of ['4323372036854775807', '4323372036854775806']) {
+      const raw = JSON.stringify(bouncePayload({ ID: 0, Description: '' })).replace('"ID":0', `"ID":${id}`);
+      const response = await app.app.inject({
+        method: 'POST',
+        url: '/webhooks/postmark/delivery',
+        headers: {
+          'content-type': 'application/json',
+          'x-postmark-webhook-token': postmarkEnv.POSTMARK_DELIVERY_WEBHOOK_SECRET,
+        },
+        payload: raw,
+      });
+      expect(response.statusCode).toBe(200);
+    }
+    const rows = await storedEvents();
+    expect(rows.map((row) => row.event_key)).toEqual([
+      'Bounce:4323372036854775807',
+      'Bounce:4323372036854775806',
+    ]);
+    expect(rows.map((row) => row.bounce_description)).toEqual(['', '']);
+  });
+
   it('acknowledges other record types without storing them', async () => {
     for (const RecordType of ['Open', 'Click', 'SubscriptionChange', 'SomethingNew']) {
       const response = await postPostmark(app, { RecordType, MessageID: 'abc', Recipient: 'a@example.com' });

@@ -12,7 +12,8 @@ export interface PostmarkEvent {
   tag: string | null;
   bounceType: string | null;
   bounceDescription: string | null;
-  postmarkId: number | null;
+  /** Postmark's bounce ID, digit for digit: IDs pass 2^53, past what a JS number holds exactly. */
+  postmarkId: string | null;
   occurredAt: Date | null;
   /** The payload as received, less the raw bounce dump (`Content`), which Postmark keeps. */
   payload: Record<string, unknown>;
@@ -37,7 +38,10 @@ const deliverySchema = z.looseObject({
 // SpamComplaint carries the same fields as Bounce (Type "SpamComplaint", TypeCode 512).
 const bounceSchema = z.looseObject({
   RecordType: z.enum(['Bounce', 'SpamComplaint']),
-  ID: z.union([z.number().int().nonnegative(), z.string().regex(/^\d+$/).transform(Number)]),
+  ID: z.union([
+    z.number().nonnegative().refine(Number.isInteger, 'expected an integer'),
+    z.string().regex(/^\d+$/),
+  ]),
   Type: optionalText,
   MessageID: optionalText,
   Email: optionalText,
@@ -47,14 +51,17 @@ const bounceSchema = z.looseObject({
   BouncedAt: optionalText,
 });
 
-/** Reads a parsed webhook body: an event to store, or a record type we acknowledge and drop. */
-export function interpretPostmarkPayload(body: unknown): PostmarkDelivery {
+/**
+ * Reads a parsed webhook body: an event to store, or a record type we acknowledge and drop.
+ * `raw` is the body as received, where a bounce ID keeps every digit JSON.parse may round.
+ */
+export function interpretPostmarkPayload(body: unknown, raw?: string): PostmarkDelivery {
   const envelope = envelopeSchema.safeParse(body);
   if (!envelope.success) throw httpError(400, 'invalid_payload', 'expected a JSON object with a RecordType');
   const recordType = envelope.data.RecordType;
   if (recordType === 'Delivery') return { kind: 'event', event: deliveryEvent(parse(deliverySchema, body)) };
   if (recordType === 'Bounce' || recordType === 'SpamComplaint') {
-    return { kind: 'event', event: bounceEvent(parse(bounceSchema, body)) };
+    return { kind: 'event', event: bounceEvent(parse(bounceSchema, body), raw) };
   }
   return { kind: 'ignored', recordType };
 }
@@ -88,17 +95,27 @@ function deliveryEvent(delivery: z.infer<typeof deliverySchema>): PostmarkEvent 
   };
 }
 
-function bounceEvent(bounce: z.infer<typeof bounceSchema>): PostmarkEvent {
+/** The top-level `"ID": <digits>` as written (an escaped quote inside a string does not match). */
+const RAW_ID = /(?<!\\)"ID"\s*:\s*"?(\d+)/;
+
+function exactId(parsed: number | string, raw: string | undefined): string {
+  if (typeof parsed === 'string') return parsed.replace(/^0+(?=\d)/, '');
+  if (Number.isSafeInteger(parsed) || raw === undefined) return BigInt(parsed).toString();
+  return RAW_ID.exec(raw)?.[1] ?? BigInt(parsed).toString();
+}
+
+function bounceEvent(bounce: z.infer<typeof bounceSchema>, raw?: string): PostmarkEvent {
   const { Content: _dump, ...payload } = bounce;
+  const id = exactId(bounce.ID, raw);
   return {
-    key: `${bounce.RecordType}:${bounce.ID}`,
+    key: `${bounce.RecordType}:${id}`,
     type: bounce.RecordType,
     messageId: blankToNull(bounce.MessageID),
     recipient: blankToNull(bounce.Email) ?? blankToNull(bounce.Recipient),
     tag: blankToNull(bounce.Tag),
     bounceType: blankToNull(bounce.Type),
-    bounceDescription: blankToNull(bounce.Description),
-    postmarkId: bounce.ID,
+    bounceDescription: bounce.Description ?? null,
+    postmarkId: id,
     occurredAt: parseTime(bounce.BouncedAt),
     payload,
   };

@@ -86,7 +86,8 @@ export const postmarkRoutes: FastifyPluginAsync<FeatureDeps> = async (base, deps
       },
     },
     async (request) => {
-      const delivery = interpretPostmarkPayload(parseJsonBody(request.rawBody ?? Buffer.alloc(0)));
+      const raw = request.rawBody ?? Buffer.alloc(0);
+      const delivery = interpretPostmarkPayload(parseJsonBody(raw), raw.toString('utf8'));
       if (delivery.kind === 'ignored') return { ok: true as const, ignored: true as const };
       // Answered only once stored; the threshold check runs after, off this request.
       const stored = await recordPostmarkEvent(db, delivery.event, clock.now());
