@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import swagger from '@fastify/swagger';
-import Fastify, { LogController } from 'fastify';
+import Fastify, { type FastifyReply, LogController } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
 import type { Config } from './config.ts';
@@ -40,6 +40,10 @@ export async function buildApp(deps: AppDeps) {
     logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
     clientErrorHandler,
+    // A URL Fastify cannot decode (`/healthz/%zz`) gets the same error shape as everything else.
+    frameworkErrors: (error, _request, reply) => {
+      (reply as FastifyReply).code(400).send({ error: 'bad_request', message: error.message });
+    },
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -47,7 +51,9 @@ export async function buildApp(deps: AppDeps) {
   app.setNotFoundHandler(notFoundHandler);
 
   // Every JSON body keeps its raw bytes: webhook signatures are computed over them.
-  app.removeContentTypeParser('application/json');
+  // JSON only: Fastify's built-in text/plain parser would hand a signed body to a webhook
+  // without its raw bytes, turning a wrong content type into a misleading 401.
+  app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, rawBodyParser);
   app.addHook('preValidation', async (request) => {
     if (request.rawBody && request.routeOptions.config.rawBody !== true) {

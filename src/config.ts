@@ -5,7 +5,7 @@ import { z } from 'zod';
 const flag = z
   .string()
   .optional()
-  .transform((value) => value !== undefined && /^(1|true)$/i.test(value.trim()));
+  .transform((value) => value !== undefined && /^(1|true)$/i.test(value));
 
 /** Unset and empty both mean "not configured". */
 const optionalString = z
@@ -114,6 +114,8 @@ type Env = z.infer<typeof envSchema>;
 
 /** Current secret first, then the one being rotated out. */
 function secretList(current: string | undefined, previous: string | undefined): string[] {
+  // A previous secret alone is a rotation half-done, not a configured webhook.
+  if (current === undefined) return [];
   return [current, previous].filter((secret): secret is string => secret !== undefined);
 }
 

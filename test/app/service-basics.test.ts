@@ -43,6 +43,12 @@ describe('error shapes', () => {
     expect(response.json()).toMatchObject({ error: 'payload_too_large' });
   });
 
+  it('answers a URL it cannot decode with a JSON 400', async () => {
+    const response = await app.app.inject({ url: '/healthz/%zz' });
+    expect(response.statusCode).toBe(400);
+    expect(response.json()).toEqual({ error: 'bad_request', message: expect.any(String) });
+  });
+
   it('echoes a request id on every answer', async () => {
     const response = await app.app.inject({ url: '/healthz', headers: { 'x-request-id': 'req-123' } });
     expect(response.headers['x-request-id']).toBe('req-123');
@@ -72,7 +78,7 @@ describe('configuration', () => {
     for (const on of ['1', 'true', 'TRUE', 'True']) {
       expect(loadConfig({ FLAG_POSTMARK_DELIVERY_MONITOR: on }).postmark.enabled).toBe(true);
     }
-    for (const off of ['0', 'yes', 'on', '', undefined]) {
+    for (const off of ['0', 'yes', 'on', ' true ', '', undefined]) {
       expect(loadConfig({ FLAG_POSTMARK_DELIVERY_MONITOR: off }).postmark.enabled).toBe(false);
     }
   });

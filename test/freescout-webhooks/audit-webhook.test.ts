@@ -113,6 +113,26 @@ describe('a verified delivery', () => {
   );
 });
 
+describe('undocumented convo.* events', () => {
+  it('acknowledges one whose body is not a conversation, without writing', async () => {
+    const response = await deliver(
+      { user: { id: 1 }, conversation_id: 5 },
+      { secret: SECRET, event: 'convo.user.viewed.start' },
+    );
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toEqual({ ok: true, ignored: true });
+    expect(await cacheRows()).toHaveLength(0);
+  });
+
+  it('refreshes the row when one carries a conversation', async () => {
+    const response = await deliver(conversationPayload({ status: 'closed' }), {
+      secret: SECRET,
+      event: 'convo.custom.module',
+    });
+    expect(response.json()).toMatchObject({ ok: true, updated: true });
+  });
+});
+
 describe('ordering and repeats', () => {
   it('keeps the newer status when an older retry arrives late', async () => {
     await deliver(conversationPayload({ status: 'closed', updatedAt: '2026-11-24T11:00:00Z' }));

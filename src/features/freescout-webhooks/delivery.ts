@@ -11,6 +11,17 @@ const EVENT_ALIASES: Record<string, string> = {
   'conversation.status_changed': 'convo.status',
 };
 const DELETE_EVENTS = new Set(['convo.deleted', 'convo.deleted_forever']);
+/** The module's documented conversation events; modules may add others with other bodies. */
+const CONVERSATION_EVENTS = new Set([
+  'convo.created',
+  'convo.assigned',
+  'convo.status',
+  'convo.moved',
+  'convo.customer.reply.created',
+  'convo.agent.reply.created',
+  'convo.note.created',
+  'convo.restored',
+]);
 
 export interface SignedDelivery {
   event: string | undefined;
@@ -71,6 +82,15 @@ export function interpretDelivery(delivery: SignedDelivery): FreescoutEvent {
   if (event !== undefined && DELETE_EVENTS.has(event)) {
     const deleted = parsePayload(deletedConversationSchema, delivery.body);
     return { kind: 'ticket', snapshot: snapshotOf(deleted.id, 'deleted', deleted.updatedAt) };
+  }
+  // An undocumented convo.* event refreshes the row when it carries a conversation, and is
+  // acknowledged otherwise: refusing it would only make FreeScout retry it ten times.
+  if (
+    event !== undefined &&
+    !CONVERSATION_EVENTS.has(event) &&
+    !conversationSchema.safeParse(delivery.body).success
+  ) {
+    return { kind: 'ignored', event };
   }
   const conversation = parsePayload(conversationSchema, delivery.body);
   const status = conversation.state === 'deleted' ? 'deleted' : conversation.status;

@@ -40,7 +40,8 @@ export interface PollResult {
  */
 export async function pollFreescoutChanges(deps: PollDeps): Promise<PollResult> {
   const { db, clock } = deps;
-  const leaseMs = Math.max(deps.intervalSeconds * 2, 60) * 1000;
+  // Renewed every interval; a holder that dies is replaced within about one and a half.
+  const leaseMs = deps.intervalSeconds * 1500;
   const held = await acquireLease(
     db,
     POLL_LEASE_NAME,
