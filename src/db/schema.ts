@@ -124,8 +124,7 @@ export interface PostmarkEventTable {
   tag: string | null;
   bounce_type: string | null;
   bounce_description: string | null;
-  /** Postmark's `ID` of a bounce or spam complaint. */
-  /** bigint: read back as a number, so compare exact IDs through `event_key`. */
+  /** Postmark's `ID` of a bounce or spam complaint; bigint, read back as a number, so compare exact IDs through `event_key`. */
   postmark_id: number | string | null;
   /** DeliveredAt / BouncedAt as Postmark reports it. */
   occurred_at: Timestamp | null;

@@ -83,16 +83,14 @@ export function interpretDelivery(delivery: SignedDelivery): FreescoutEvent {
     const deleted = parsePayload(deletedConversationSchema, delivery.body);
     return { kind: 'ticket', snapshot: snapshotOf(deleted.id, 'deleted', deleted.updatedAt) };
   }
-  // An undocumented convo.* event refreshes the row when it carries a conversation, and is
-  // acknowledged otherwise: refusing it would only make FreeScout retry it ten times.
-  if (
-    event !== undefined &&
-    !CONVERSATION_EVENTS.has(event) &&
-    !conversationSchema.safeParse(delivery.body).success
-  ) {
-    return { kind: 'ignored', event };
+  const parsed = conversationSchema.safeParse(delivery.body);
+  if (!parsed.success) {
+    // An undocumented convo.* event refreshes the row when it carries a conversation, and is
+    // acknowledged otherwise: refusing it would only make FreeScout retry it ten times.
+    if (event !== undefined && !CONVERSATION_EVENTS.has(event)) return { kind: 'ignored', event };
+    throw invalidPayload(parsed.error);
   }
-  const conversation = parsePayload(conversationSchema, delivery.body);
+  const conversation = parsed.data;
   const status = conversation.state === 'deleted' ? 'deleted' : conversation.status;
   return {
     kind: 'ticket',
@@ -110,14 +108,16 @@ function snapshotOf(
 
 function parsePayload<T>(schema: z.ZodType<T>, body: unknown): T {
   const parsed = schema.safeParse(body);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const where = issue?.path.length ? issue.path.join('.') : 'body';
-    throw httpError(
-      400,
-      'invalid_payload',
-      `not a FreeScout conversation: ${where}: ${issue?.message ?? 'invalid'}`,
-    );
-  }
+  if (!parsed.success) throw invalidPayload(parsed.error);
   return parsed.data;
+}
+
+function invalidPayload(error: z.ZodError) {
+  const issue = error.issues[0];
+  const where = issue?.path.length ? issue.path.join('.') : 'body';
+  return httpError(
+    400,
+    'invalid_payload',
+    `not a FreeScout conversation: ${where}: ${issue?.message ?? 'invalid'}`,
+  );
 }

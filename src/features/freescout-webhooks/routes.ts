@@ -248,7 +248,7 @@ export const freescoutWebhookRoutes: FastifyPluginAsync<FeatureDeps> = async (ba
     };
     jobs.push(
       runEvery(
-        'freescout-cache-poll',
+        POLL_LEASE_NAME,
         settings.pollIntervalSeconds * 1000,
         () => pollFreescoutChanges(pollDeps),
         log,
