@@ -12,12 +12,21 @@ import { investigateRoutes } from './features/investigate/routes.ts';
 import { postmarkRoutes } from './features/postmark/routes.ts';
 import { type Clock, systemClock } from './lib/clock.ts';
 import type { Clients, FeatureDeps } from './lib/deps.ts';
-import { clientErrorHandler, errorHandler, notFoundHandler } from './lib/error-handler.ts';
+import {
+  clientErrorHandler,
+  createErrorHandler,
+  createNotFoundHandler,
+  createOutageLog,
+} from './lib/error-handler.ts';
 import { httpError } from './lib/errors.ts';
 import { createInternalAuthorizer, isInternalPath } from './lib/internal-auth.ts';
-import { parseJsonBody, rawBodyParser } from './lib/raw-body.ts';
+import { createMethodIndex } from './lib/method-index.ts';
+import { findUnstorableString, parseJsonBody, rawBodyParser, unstorableString } from './lib/raw-body.ts';
+import { addDefaultRouteSchema } from './lib/route-defaults.ts';
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
+/** Headers must arrive within this (or the request timeout, when shorter). */
+const HEADERS_TIMEOUT_MS = 10_000;
 
 export interface AppDeps {
   config: Config;
@@ -39,6 +48,14 @@ export async function buildApp(deps: AppDeps) {
     // Per-request lines are written by the onResponse hook below, for failures only (the webhooks are hot paths).
     logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
+    // A client trickling its headers or body holds a socket only this long, then gets 408 and is
+    // closed (Node checks every second). Keep-alive sockets idle between requests are closed too.
+    requestTimeout: deps.config.http.requestTimeoutMs,
+    connectionTimeout: deps.config.http.requestTimeoutMs * 2,
+    http: {
+      headersTimeout: Math.min(HEADERS_TIMEOUT_MS, deps.config.http.requestTimeoutMs),
+      connectionsCheckingInterval: 1_000,
+    },
     clientErrorHandler,
     // A URL Fastify cannot decode (`/healthz/%zz`) gets the same error shape as everything else.
     frameworkErrors: (error, _request, reply) => {
@@ -47,8 +64,15 @@ export async function buildApp(deps: AppDeps) {
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
-  app.setErrorHandler(errorHandler);
-  app.setNotFoundHandler(notFoundHandler);
+  const outageLog = createOutageLog(deps.log);
+  app.addHook('onClose', async () => outageLog.stop());
+  app.setErrorHandler(createErrorHandler(outageLog));
+  const methods = createMethodIndex();
+  app.addHook('onRoute', (route) => {
+    methods.add(route.url, route.method);
+    addDefaultRouteSchema(route);
+  });
+  app.setNotFoundHandler(createNotFoundHandler(methods.allowed));
 
   // Every JSON body keeps its raw bytes: webhook signatures are computed over them.
   // JSON only: Fastify's built-in text/plain parser would hand a signed body to a webhook
@@ -56,6 +80,11 @@ export async function buildApp(deps: AppDeps) {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, rawBodyParser);
   app.addHook('preValidation', async (request) => {
+    // Postgres stores no NUL and no lone surrogate: refused here for every route's query and
+    // path parameters, and by parseJsonBody for every body.
+    const where =
+      findUnstorableString(request.query, 'querystring') ?? findUnstorableString(request.params, 'params');
+    if (where !== undefined) throw unstorableString(where);
     if (request.rawBody && request.routeOptions.config.rawBody !== true) {
       request.body = parseJsonBody(request.rawBody);
     }

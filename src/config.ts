@@ -13,7 +13,14 @@ const optionalString = z
   .optional()
   .transform((value) => (value === undefined || value.trim() === '' ? undefined : value));
 
-const optionalUrl = optionalString.pipe(z.url().optional());
+/** The service only speaks HTTP(S) to its upstreams: `ftp://x` is a typo to stop on, not a URL to try. */
+const optionalUrl = optionalString.pipe(
+  z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' }).optional(),
+);
+
+const databaseUrl = optionalString.pipe(
+  z.url({ protocol: /^postgres(ql)?$/, error: 'expected a postgres:// or postgresql:// URL' }).optional(),
+);
 
 const positiveInt = (fallback: number, max?: number) => {
   const int = z.coerce.number<string>().int().positive();
@@ -52,8 +59,9 @@ const envSchema = z.object({
   NODE_ENV: optionalString,
   PORT: positiveInt(3000, 65535),
   HOST: optionalString.transform((value) => value ?? '0.0.0.0'),
-  DATABASE_URL: optionalString,
+  DATABASE_URL: databaseUrl,
   PGLITE_DATA_DIR: optionalString.transform((value) => value ?? './.data/pglite'),
+  REQUEST_TIMEOUT_SECONDS: positiveInt(30, 600),
   LOG_LEVEL: optionalString.pipe(
     z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional().default('info'),
   ),
@@ -85,6 +93,9 @@ const envSchema = z.object({
   POSTMARK_BOUNCE_ALERT_RATE: rate(0.01),
   POSTMARK_SPAM_ALERT_RATE: rate(0.001),
   POSTMARK_ALERT_MIN_VOLUME: positiveInt(50),
+  POSTMARK_BOUNCE_ALERT_TYPES: csv(
+    'HardBounce,SoftBounce,DnsError,Blocked,BadEmailAddress,ManuallyDeactivated,DMARCPolicy',
+  ),
   POSTMARK_EVENT_RETENTION_DAYS: positiveInt(90),
   ALERTS_SOURCE_URL: optionalUrl,
 
@@ -134,6 +145,7 @@ function shapeConfig(env: Env) {
   return {
     port: env.PORT,
     host: env.HOST,
+    http: { requestTimeoutMs: env.REQUEST_TIMEOUT_SECONDS * 1000 },
     logLevel: env.LOG_LEVEL,
     database: env.DATABASE_URL
       ? ({ kind: 'postgres', url: env.DATABASE_URL } as const)
@@ -172,6 +184,7 @@ function shapeConfig(env: Env) {
       bounceAlertRate: env.POSTMARK_BOUNCE_ALERT_RATE,
       spamAlertRate: env.POSTMARK_SPAM_ALERT_RATE,
       alertMinVolume: env.POSTMARK_ALERT_MIN_VOLUME,
+      bounceAlertTypes: env.POSTMARK_BOUNCE_ALERT_TYPES,
       retentionDays: env.POSTMARK_EVENT_RETENTION_DAYS,
       alertsSourceUrl: env.ALERTS_SOURCE_URL,
     },

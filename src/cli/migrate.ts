@@ -5,7 +5,8 @@ import { migrateToLatest } from '../db/migrate.ts';
 /** The Procfile `release:` phase: applies pending migrations and says which. */
 async function main(): Promise<void> {
   const config = loadConfig(processEnv());
-  const database = await openDatabase(config.database);
+  // A migration may rewrite a large table: no statement timeout here.
+  const database = await openDatabase(config.database, { statementTimeoutMs: 0 });
   try {
     const applied = await migrateToLatest(database.db);
     console.log(applied.length ? `applied: ${applied.join(', ')}` : 'migrations are current');

@@ -24,7 +24,17 @@ export interface OpenOptions {
   /** PGlite: start from a dump instead of running initdb (tests load one migrated template). */
   loadDataDir?: Blob;
   poolSize?: number;
+  /**
+   * Postgres: how long one statement may run (server side) before it fails, so a database that
+   * accepts connections but stops answering turns into 503s instead of requests that never end.
+   * A client-side timer backs it up for a server too stuck to cancel. `0`: no limit (migrations).
+   */
+  statementTimeoutMs?: number;
 }
+
+/** Serving queries are milliseconds; these bound what a hung or overloaded database costs a request. */
+const STATEMENT_TIMEOUT_MS = 3_000;
+const CONNECT_TIMEOUT_MS = 2_000;
 
 export async function openDatabase(
   target: Config['database'],
@@ -33,11 +43,17 @@ export async function openDatabase(
   if (target.kind === 'postgres') {
     const sessionOptions = ['-c TimeZone=UTC'];
     if (options.searchPath) sessionOptions.push(`-c search_path=${options.searchPath}`);
+    const statementTimeout = options.statementTimeoutMs ?? STATEMENT_TIMEOUT_MS;
     const pool = new pg.Pool({
       connectionString: target.url,
       max: options.poolSize ?? 10,
       options: sessionOptions.join(' '),
-      connectionTimeoutMillis: 5_000,
+      // Covers both the TCP/startup handshake and the wait for a free client in a full pool.
+      connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+      keepAlive: true,
+      ...(statementTimeout > 0
+        ? { statement_timeout: statementTimeout, query_timeout: statementTimeout + 1_000 }
+        : {}),
       types: {
         getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
           oid === INT8_OID

@@ -136,6 +136,8 @@ export interface PostmarkEventTable {
 export interface PostmarkEventRollupTable {
   minute: Timestamp;
   event_type: PostmarkEventType;
+  /** A Bounce's `Type` (HardBounce, AutoResponder, ...); '' for other event types. */
+  bounce_type: string;
   /** Spreads one minute's counter over a few rows so concurrent webhooks do not queue on one lock. */
   shard: number;
   count: number;

@@ -1,6 +1,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { HttpError, isDatabaseUnavailable } from './errors.ts';
 
@@ -13,8 +14,14 @@ const FASTIFY_CLIENT_ERRORS: Record<string, string> = {
   FST_ERR_CTP_INVALID_JSON_BODY: 'invalid_json',
 };
 
+export interface ErrorHandlerDeps {
+  /** Told of every request refused because the database is unavailable (it logs, not the handler). */
+  databaseUnavailable(error: unknown): void;
+}
+
 /** One shape for every error: `{"error", "message"}`; 5xx details stay in the log. */
-export function errorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
+export const createErrorHandler =
+  (deps: ErrorHandlerDeps) => (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
   if (error instanceof HttpError) {
     return reply.code(error.statusCode).send({ error: error.code, message: error.message });
   }
@@ -28,7 +35,7 @@ export function errorHandler(error: FastifyError, request: FastifyRequest, reply
     return reply.code(400).send({ error: 'invalid_payload', message: error.message });
   }
   if (isDatabaseUnavailable(error)) {
-    request.log.error({ err: error }, 'database unavailable');
+    deps.databaseUnavailable(error);
     return reply
       .code(503)
       .header('retry-after', '5')
@@ -41,12 +48,58 @@ export function errorHandler(error: FastifyError, request: FastifyRequest, reply
   }
   request.log.error({ err: error }, 'request failed');
   return reply.code(500).send({ error: 'internal_error', message: 'internal server error' });
-}
+};
 
-export function notFoundHandler(request: FastifyRequest, reply: FastifyReply) {
-  return reply
-    .code(404)
-    .send({ error: 'not_found', message: `no route for ${request.method} ${request.url.split('?')[0]}` });
+/** 405 with `Allow` when the path exists for other methods, else 404. */
+export const createNotFoundHandler =
+  (allowedMethods: (path: string) => string[]) => (request: FastifyRequest, reply: FastifyReply) => {
+    const path = request.url.split('?')[0] ?? '';
+    const allowed = allowedMethods(path);
+    if (allowed.length > 0) {
+      return reply
+        .code(405)
+        .header('allow', allowed.join(', '))
+        .send({
+          error: 'method_not_allowed',
+          message: `${request.method} is not allowed on ${path}; allowed: ${allowed.join(', ')}`,
+        });
+    }
+    return reply.code(404).send({ error: 'not_found', message: `no route for ${request.method} ${path}` });
+  };
+
+/**
+ * Logs a database outage once with its cause, then one line per interval with how many
+ * requests were refused, and one line when requests stop failing: an outage under load would
+ * otherwise write a stack per 503.
+ */
+export function createOutageLog(log: Logger, intervalMs = 10_000) {
+  let refused = 0;
+  let timer: NodeJS.Timeout | undefined;
+  const flush = () => {
+    if (refused > 0) {
+      log.warn({ refused, interval_ms: intervalMs }, 'database still unavailable: requests answered 503');
+      refused = 0;
+      return;
+    }
+    clearInterval(timer);
+    timer = undefined;
+    log.info('database outage over: no request refused in the last interval');
+  };
+  return {
+    databaseUnavailable(error: unknown): void {
+      if (timer) {
+        refused++;
+        return;
+      }
+      log.error({ err: error }, 'database unavailable: answering 503 until it is back');
+      timer = setInterval(flush, intervalMs);
+      timer.unref();
+    },
+    stop(): void {
+      clearInterval(timer);
+      timer = undefined;
+    },
+  };
 }
 
 const CONNECTION_ERRORS: Record<string, [number, string, string]> = {

@@ -46,8 +46,9 @@ const CONNECTION_ERROR_CODES = new Set([
   'EAI_AGAIN',
 ]);
 // SQLSTATE 08xxx: connection exceptions; 57P0x: server shutting down or restarting; 53300: too many
-// connections; 40001/40P01: serialization failure or deadlock, which a retry resolves.
-const UNAVAILABLE_SQLSTATE = /^(08...|57P0[1-3]|53300|40001|40P01)$/;
+// connections; 40001/40P01: serialization failure or deadlock, which a retry resolves; 57014: a
+// statement cancelled by statement_timeout (a database too slow to answer).
+const UNAVAILABLE_SQLSTATE = /^(08...|57P0[1-3]|57014|53300|40001|40P01)$/;
 
 /** True when the database could not do the work now but a retry later may succeed. */
 export function isDatabaseUnavailable(error: unknown): boolean {
@@ -57,7 +58,7 @@ export function isDatabaseUnavailable(error: unknown): boolean {
       return true;
     }
     if (
-      /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection refused/i.test(
+      /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection refused|Query read timeout/i.test(
         current.message,
       )
     ) {

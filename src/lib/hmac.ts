@@ -23,6 +23,14 @@ export function verifySignature(
   return matched;
 }
 
+/**
+ * True when the header has the shape of a signature some accepted scheme could verify: checked
+ * before the body is read, so an unsigned request is refused without reading it.
+ */
+export function isSignatureHeader(header: string | string[] | undefined): boolean {
+  return typeof header === 'string' && decodeSignature(header) !== null;
+}
+
 const DIGEST_ALGORITHM_BY_LENGTH: Record<number, 'sha1' | 'sha256'> = { 20: 'sha1', 32: 'sha256' };
 
 function decodeSignature(

@@ -118,7 +118,8 @@ describe('healing missed webhooks', () => {
     const newer = conversationPayload({
       id: conversation.id,
       status: 'closed',
-      updatedAt: '2026-11-24T13:00:00Z',
+      // Newer than FreeScout's copy, within the clock skew a webhook timestamp may have.
+      updatedAt: new Date(clock.now().getTime() + 2 * 60_000).toISOString(),
     });
     const { payload, headers } = freescoutDelivery(newer, { secret: SECRET, event: 'convo.status' });
     expect(

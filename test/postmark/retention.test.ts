@@ -22,7 +22,7 @@ beforeEach(() => truncate(database, 'postmark_event', 'postmark_event_rollup'));
 const NOW = new Date('2026-11-24T12:00:00Z');
 
 function eventOf(payload: unknown): PostmarkEvent {
-  const delivery = interpretPostmarkPayload(payload);
+  const delivery = interpretPostmarkPayload(payload, undefined, NOW);
   if (delivery.kind !== 'event') throw new Error('expected a stored record type');
   return delivery.event;
 }

@@ -5,7 +5,9 @@ import type { AutolinkEventKind } from '../../db/schema.ts';
 import type { FeatureDeps } from '../../lib/deps.ts';
 import { httpError } from '../../lib/errors.ts';
 import { requireFeature } from '../../lib/flags.ts';
-import { verifySignature } from '../../lib/hmac.ts';
+import { isSignatureHeader, verifySignature } from '../../lib/hmac.ts';
+import { conversationIdSchema } from '../../lib/ids.ts';
+import { assertPlausibleTime } from '../../lib/plausible-time.ts';
 import { parseJsonBody } from '../../lib/raw-body.ts';
 import { listDeliveries, replayDelivery, storeDelivery } from './inbox.ts';
 import { startAutolinkWorker } from './worker.ts';
@@ -25,7 +27,7 @@ const STATUS_BY_CODE: Record<number, string> = { 1: 'active', 2: 'pending', 3: '
 
 /** Only what routing needs; the worker reads the ticket fresh from FreeScout before acting. */
 const conversationEventSchema = z.looseObject({
-  id: z.number().int().positive(),
+  id: conversationIdSchema,
   status: z
     .union([z.string(), z.number()])
     .nullish()
@@ -74,6 +76,15 @@ export const autolinkRoutes: FastifyPluginAsync<FeatureDeps> = async (app, deps)
       `/api/webhooks/freescout/${source}`,
       {
         config: { rawBody: true },
+        // Refused before the body is read: no secret configured, or no usable signature header.
+        onRequest: async (request) => {
+          if (settings.webhookSecrets.length === 0) {
+            throw httpError(503, 'not_configured', 'FREESCOUT_WEBHOOK_SECRET is not set');
+          }
+          if (!isSignatureHeader(request.headers['x-freescout-signature'])) {
+            throw httpError(401, 'invalid_signature', 'missing or wrong X-FreeScout-Signature');
+          }
+        },
         schema: {
           summary: `FreeScout ${source} mailbox webhook (GitHub autolink, Direction A)`,
           headers: z.looseObject({
@@ -110,6 +121,10 @@ export const autolinkRoutes: FastifyPluginAsync<FeatureDeps> = async (app, deps)
           );
         }
         const conversation = parsed.data;
+        for (const field of ['updatedAt', 'closedAt'] as const) {
+          const value = conversation[field];
+          if (value && !Number.isNaN(Date.parse(value))) assertPlausibleTime(new Date(value), clock.now(), field);
+        }
         const deliveryId = await storeDelivery(
           db,
           {
@@ -180,5 +195,6 @@ export const autolinkRoutes: FastifyPluginAsync<FeatureDeps> = async (app, deps)
 
 function eventName(request: FastifyRequest): string {
   const header = request.headers['x-freescout-event'];
-  return (Array.isArray(header) ? header[0] : header)?.trim() ?? '';
+  // Case-insensitive, as on the audit route: `Convo.Created` is FreeScout's convo.created.
+  return (Array.isArray(header) ? header[0] : header)?.trim().toLowerCase() ?? '';
 }

@@ -1,8 +1,10 @@
-import type { FastifyRequest } from 'fastify';
+import type { FastifyRequest, onRequestHookHandler } from 'fastify';
 import { z } from 'zod';
 import type { CachedTicketStatus } from '../../db/schema.ts';
 import { httpError } from '../../lib/errors.ts';
-import { verifySignature } from '../../lib/hmac.ts';
+import { isSignatureHeader, verifySignature } from '../../lib/hmac.ts';
+import { conversationIdSchema } from '../../lib/ids.ts';
+import { assertPlausibleTime } from '../../lib/plausible-time.ts';
 import { parseJsonBody } from '../../lib/raw-body.ts';
 
 /** The seed design's event names, as FreeScout's module calls them. */
@@ -29,6 +31,19 @@ export interface SignedDelivery {
 }
 
 /**
+ * What can be refused before the body is read: no secret configured (503), no signature or one
+ * no scheme could match (401). A client without a signature never gets to send its body.
+ */
+export function requireSignedDelivery(secrets: readonly string[]): onRequestHookHandler {
+  return async (request) => {
+    if (secrets.length === 0) throw httpError(503, 'not_configured', 'the webhook secret is not configured');
+    if (!isSignatureHeader(request.headers['x-freescout-signature'])) {
+      throw httpError(401, 'invalid_signature', 'missing or invalid X-FreeScout-Signature');
+    }
+  };
+}
+
+/**
  * The shared gate of both FreeScout webhooks: secret configured, signature valid over the raw
  * bytes (checked before anything is parsed), then JSON.
  */
@@ -47,7 +62,7 @@ export function readSignedDelivery(request: FastifyRequest, secrets: readonly st
 }
 
 const conversationSchema = z.object({
-  id: z.number().int().positive(),
+  id: conversationIdSchema,
   status: z.enum(['active', 'pending', 'closed', 'spam']),
   state: z.string().optional(),
   updatedAt: z.iso.datetime({ offset: true }).optional(),
@@ -55,7 +70,7 @@ const conversationSchema = z.object({
 
 // A delete may carry the whole conversation or only its id (Help Scout style).
 const deletedConversationSchema = z.object({
-  id: z.number().int().positive(),
+  id: conversationIdSchema,
   updatedAt: z.iso.datetime({ offset: true }).optional(),
 });
 
@@ -73,15 +88,16 @@ export type FreescoutEvent =
 
 /**
  * Reads a delivery as a ticket snapshot. Customer and unknown events are ignored (the
- * subscription may be broad); every `convo.*` event carries the conversation.
+ * subscription may be broad); every `convo.*` event carries the conversation. An `updatedAt`
+ * beyond clock skew from `now` (or before 2000) is refused: it would freeze the cached row.
  */
-export function interpretDelivery(delivery: SignedDelivery): FreescoutEvent {
+export function interpretDelivery(delivery: SignedDelivery, now: Date): FreescoutEvent {
   const event = delivery.event ? (EVENT_ALIASES[delivery.event] ?? delivery.event) : undefined;
   if (event !== undefined && !event.startsWith('convo.')) return { kind: 'ignored', event };
 
   if (event !== undefined && DELETE_EVENTS.has(event)) {
     const deleted = parsePayload(deletedConversationSchema, delivery.body);
-    return { kind: 'ticket', snapshot: snapshotOf(deleted.id, 'deleted', deleted.updatedAt) };
+    return { kind: 'ticket', snapshot: snapshotOf(deleted.id, 'deleted', deleted.updatedAt, now) };
   }
   const parsed = conversationSchema.safeParse(delivery.body);
   if (!parsed.success) {
@@ -94,7 +110,7 @@ export function interpretDelivery(delivery: SignedDelivery): FreescoutEvent {
   const status = conversation.state === 'deleted' ? 'deleted' : conversation.status;
   return {
     kind: 'ticket',
-    snapshot: snapshotOf(conversation.id, status, conversation.updatedAt),
+    snapshot: snapshotOf(conversation.id, status, conversation.updatedAt, now),
   };
 }
 
@@ -102,8 +118,13 @@ function snapshotOf(
   ticketId: number,
   status: CachedTicketStatus,
   updatedAt: string | undefined,
+  now: Date,
 ): TicketSnapshot {
-  return { ticketId, status, updatedAt: updatedAt ? new Date(updatedAt) : undefined };
+  return {
+    ticketId,
+    status,
+    updatedAt: updatedAt ? assertPlausibleTime(new Date(updatedAt), now, 'updatedAt') : undefined,
+  };
 }
 
 function parsePayload<T>(schema: z.ZodType<T>, body: unknown): T {

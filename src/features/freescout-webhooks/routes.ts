@@ -4,10 +4,11 @@ import { z } from 'zod';
 import { type BackgroundJob, runEvery } from '../../lib/background.ts';
 import type { FeatureDeps } from '../../lib/deps.ts';
 import { requireFeature } from '../../lib/flags.ts';
+import { conversationIdSchema } from '../../lib/ids.ts';
 import { releaseLease } from '../../lib/lease.ts';
 import { recordOperatorInteraction } from './audit.ts';
 import { createTicketCacheWriter } from './cache.ts';
-import { interpretDelivery, readSignedDelivery } from './delivery.ts';
+import { interpretDelivery, readSignedDelivery, requireSignedDelivery } from './delivery.ts';
 import { deliverSecurityNotifications } from './notifications.ts';
 import { POLL_LEASE_NAME, pollFreescoutChanges } from './poller.ts';
 import {
@@ -42,14 +43,14 @@ const webhookSchema = (description: string) => ({
 
 const interactionSchema = z.object({
   operator_id: z.string().trim().min(1).max(200),
-  ticket_id: z.number().int().positive(),
+  ticket_id: conversationIdSchema,
   action: z.string().trim().min(1).max(200),
   resource: z.string().max(500).optional(),
 });
 
 const grantInputSchema = z.object({
   operator_id: z.string().trim().min(1).max(200),
-  ticket_id: z.number().int().positive(),
+  ticket_id: conversationIdSchema,
   scope: z.string().trim().min(1).max(200),
   expires_at: z.iso.datetime({ offset: true }).optional(),
 });
@@ -109,11 +110,11 @@ export const freescoutWebhookRoutes: FastifyPluginAsync<FeatureDeps> = async (ba
     '/api/internal/freescout-webhook/audit',
     {
       config: { rawBody: true },
-      onRequest: auditEnabled,
+      onRequest: [auditEnabled, requireSignedDelivery(settings.auditSecrets)],
       schema: webhookSchema('Keeps freescout_ticket_cache current.'),
     },
     async (request) => {
-      const event = interpretDelivery(readSignedDelivery(request, settings.auditSecrets));
+      const event = interpretDelivery(readSignedDelivery(request, settings.auditSecrets), clock.now());
       if (event.kind === 'ignored') return { ok: true as const, ignored: true };
       const { snapshot } = event;
       const updated = await cacheWriter.write(snapshot);
@@ -129,11 +130,11 @@ export const freescoutWebhookRoutes: FastifyPluginAsync<FeatureDeps> = async (ba
     '/api/internal/freescout-webhook/rbac',
     {
       config: { rawBody: true },
-      onRequest: rbacEnabled,
+      onRequest: [rbacEnabled, requireSignedDelivery(settings.rbacSecrets)],
       schema: webhookSchema('Revokes access grants when a ticket closes.'),
     },
     async (request) => {
-      const event = interpretDelivery(readSignedDelivery(request, settings.rbacSecrets));
+      const event = interpretDelivery(readSignedDelivery(request, settings.rbacSecrets), clock.now());
       if (event.kind === 'ignored') return { ok: true as const, ignored: true };
       const { revoked } = await applyRbacDelivery(db, event.snapshot, {
         now: clock.now(),

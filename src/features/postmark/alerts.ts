@@ -21,7 +21,10 @@ export interface PostmarkAlert {
   detectedAt: Date;
 }
 
-type AlertSettings = Pick<Config['postmark'], 'bounceAlertRate' | 'spamAlertRate' | 'alertMinVolume'>;
+type AlertSettings = Pick<
+  Config['postmark'],
+  'bounceAlertRate' | 'spamAlertRate' | 'alertMinVolume' | 'bounceAlertTypes'
+>;
 
 const WINDOW_LABEL: Record<number, string> = { [HOUR_MS]: 'the last hour', [DAY_MS]: 'the last 24 hours' };
 
@@ -33,6 +36,9 @@ export async function findAlertsOverThreshold(
 ): Promise<PostmarkAlert[]> {
   const hourAgo = new Date(now.getTime() - HOUR_MS);
   const dayAgo = new Date(now.getTime() - DAY_MS);
+  // Only bounces that mean "not delivered" count: an out-of-office reply (AutoResponder) or a
+  // subscription notice follows a message that did arrive. Types compare case-insensitively.
+  const undeliverable = settings.bounceAlertTypes.map((type) => type.toLowerCase());
   const { rows } = await sql<{
     bounced_hour: number;
     messages_hour: number;
@@ -40,7 +46,9 @@ export async function findAlertsOverThreshold(
     messages_day: number;
   }>`
     select
-      coalesce(sum(count) filter (where minute > ${hourAgo} and event_type = 'Bounce'), 0) as bounced_hour,
+      coalesce(sum(count) filter (
+        where minute > ${hourAgo} and event_type = 'Bounce' and lower(bounce_type) = any(${undeliverable}::text[])
+      ), 0) as bounced_hour,
       coalesce(sum(count) filter (where minute > ${hourAgo}), 0) as messages_hour,
       coalesce(sum(count) filter (where event_type = 'SpamComplaint'), 0) as spam_day,
       coalesce(sum(count), 0) as messages_day

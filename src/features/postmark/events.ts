@@ -45,6 +45,12 @@ export async function recordPostmarkEvent(
   event: PostmarkEvent,
   recordedAt: Date,
 ): Promise<{ id: number } | null> {
+  // The bounce ID goes into the payload from its exact digits (numeric), not from JS's rounded number.
+  const payloadJson =
+    event.postmarkId === null
+      ? sql`${JSON.stringify(event.payload)}::jsonb`
+      : sql`jsonb_set(${JSON.stringify(event.payload)}::jsonb, '{ID}', to_jsonb(${event.postmarkId}::numeric))`;
+  const rollupBounceType = event.type === 'Bounce' ? (event.bounceType ?? '') : '';
   const result = await sql<{ id: number }>`
     with inserted as (
       insert into postmark_event (
@@ -53,14 +59,14 @@ export async function recordPostmarkEvent(
       ) values (
         ${event.key}, ${event.type}, ${event.messageId}, ${event.recipient}, ${event.tag},
         ${event.bounceType}, ${event.bounceDescription}, ${event.postmarkId}, ${event.occurredAt},
-        ${recordedAt}, ${JSON.stringify(event.payload)}::jsonb
+        ${recordedAt}, ${payloadJson}
       )
       on conflict (event_key) do nothing
       returning id, event_type
     ), counted as (
-      insert into postmark_event_rollup (minute, event_type, shard, count)
-      select ${minuteOf(recordedAt)}, event_type, id % ${ROLLUP_SHARDS}, 1 from inserted
-      on conflict (minute, event_type, shard) do update set count = postmark_event_rollup.count + 1
+      insert into postmark_event_rollup (minute, event_type, bounce_type, shard, count)
+      select ${minuteOf(recordedAt)}, event_type, ${rollupBounceType}, id % ${ROLLUP_SHARDS}, 1 from inserted
+      on conflict (minute, event_type, bounce_type, shard) do update set count = postmark_event_rollup.count + 1
     )
     select id from inserted`.execute(db);
   const row = result.rows[0];

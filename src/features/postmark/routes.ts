@@ -15,10 +15,17 @@ import { prunePostmarkEvents, RETENTION_LEASE_NAME } from './retention.ts';
 
 const FLAG_NAME = 'FLAG_POSTMARK_DELIVERY_MONITOR';
 const TOKEN_HEADER = 'x-postmark-webhook-token';
+const WEBHOOK_PATH = '/webhooks/postmark/delivery';
 const RETENTION_INTERVAL_MS = 15 * 60_000;
 const RETENTION_LEASE_MS = 10 * 60_000;
 /** Shutdown waits this long for alerts in flight, well inside the 10 s grace of the process. */
 const ALERTS_DRAIN_MS = 5_000;
+/**
+ * A Bounce with "include bounce content" carries the whole bounced message in `Content` (up to
+ * Postmark's 10 MB message limit). It is not stored, but refusing it would lose the bounce:
+ * Postmark does not retry a 413. Only a request with the right token gets this far.
+ */
+export const POSTMARK_BODY_LIMIT_BYTES = 10 * 1024 * 1024 + 64 * 1024;
 
 const errorSchema = z.object({ error: z.string(), message: z.string() });
 const webhookReplySchema = z.object({ ok: z.literal(true), ignored: z.literal(true).optional() });
@@ -74,10 +81,19 @@ export const postmarkRoutes: FastifyPluginAsync<FeatureDeps> = async (base, deps
     }
   };
 
+  // Postmark does not retry a 4xx: every refusal is final, so each one is logged with its reason.
+  app.addHook('onError', async (request, _reply, error) => {
+    const status = (error as { statusCode?: number }).statusCode ?? 500;
+    if (request.routeOptions.url === WEBHOOK_PATH && status >= 400 && status < 500) {
+      request.log.warn({ status, reason: error.message }, 'postmark webhook refused');
+    }
+  });
+
   app.post(
-    '/webhooks/postmark/delivery',
+    WEBHOOK_PATH,
     {
       config: { rawBody: true },
+      bodyLimit: POSTMARK_BODY_LIMIT_BYTES,
       onRequest: requireWebhookToken,
       schema: {
         description:
@@ -87,7 +103,8 @@ export const postmarkRoutes: FastifyPluginAsync<FeatureDeps> = async (base, deps
     },
     async (request) => {
       const raw = request.rawBody ?? Buffer.alloc(0);
-      const delivery = interpretPostmarkPayload(parseJsonBody(raw), raw.toString('utf8'));
+      const body = parseJsonBody(raw);
+      const delivery = interpretPostmarkPayload(body, raw, clock.now());
       if (delivery.kind === 'ignored') return { ok: true as const, ignored: true as const };
       // Answered only once stored; the threshold check runs after, off this request.
       const stored = await recordPostmarkEvent(db, delivery.event, clock.now());
