@@ -90,7 +90,13 @@ export async function buildApp(deps: AppDeps) {
     }
   });
 
-  const isAuthorized = createInternalAuthorizer(deps.config.internalAuth);
+  const { internalAuth } = deps.config;
+  if (!internalAuth.token && !internalAuth.cfAccess) {
+    deps.log.warn(
+      'neither INTERNAL_API_TOKEN nor CF_ACCESS_TEAM_DOMAIN/CF_ACCESS_AUD is set: internal routes trust every loopback client, which behind a proxy on the same host is every client',
+    );
+  }
+  const isAuthorized = createInternalAuthorizer(internalAuth);
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
     const internal = isInternalPath(request.url) || isInternalPath(request.routeOptions.url ?? '');

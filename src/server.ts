@@ -3,6 +3,7 @@ import { buildApp } from './app.ts';
 import { closeClients, createClients } from './clients/index.ts';
 import { ConfigError, loadConfig, processEnv } from './config.ts';
 import { openDatabase } from './db/database.ts';
+import { DatabaseInUseError } from './db/pglite-lock.ts';
 import { migrateToLatest } from './db/migrate.ts';
 import { createLogger } from './lib/logger.ts';
 
@@ -33,7 +34,7 @@ async function start(): Promise<void> {
 }
 
 start().catch((error: unknown) => {
-  if (error instanceof ConfigError) {
+  if (error instanceof ConfigError || error instanceof DatabaseInUseError) {
     console.error(error.message);
   } else {
     console.error('raptor failed to start:', error instanceof Error ? (error.stack ?? error.message) : error);

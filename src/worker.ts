@@ -2,6 +2,7 @@ import closeWithGrace from 'close-with-grace';
 import { closeClients, createClients } from './clients/index.ts';
 import { ConfigError, loadConfig, processEnv } from './config.ts';
 import { openDatabase } from './db/database.ts';
+import { DatabaseInUseError } from './db/pglite-lock.ts';
 import { migrateToLatest } from './db/migrate.ts';
 import { startAutolinkWorker } from './features/autolink/worker.ts';
 import { systemClock } from './lib/clock.ts';
@@ -39,7 +40,7 @@ async function start(): Promise<void> {
 }
 
 start().catch((error: unknown) => {
-  if (error instanceof ConfigError) {
+  if (error instanceof ConfigError || error instanceof DatabaseInUseError) {
     console.error(error.message);
   } else {
     console.error(

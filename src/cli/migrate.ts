@@ -1,5 +1,6 @@
 import { ConfigError, loadConfig, processEnv } from '../config.ts';
 import { openDatabase } from '../db/database.ts';
+import { DatabaseInUseError } from '../db/pglite-lock.ts';
 import { migrateToLatest } from '../db/migrate.ts';
 
 /** The Procfile `release:` phase: applies pending migrations and says which. */
@@ -16,6 +17,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  console.error(error instanceof ConfigError ? error.message : error);
+  console.error(error instanceof ConfigError || error instanceof DatabaseInUseError ? error.message : error);
   process.exit(1);
 });

@@ -27,9 +27,14 @@ export async function runCli(
   }
   const { positionals, values } = parsed;
   const command = positionals.join(' ');
-  if (values.help || command === '' || command === 'help') {
+  if (values.help || command === 'help') {
     output.out(USAGE);
     return 0;
+  }
+  // No command is a usage error (a script that forgot its argument must not look successful).
+  if (command === '') {
+    output.err(USAGE);
+    return 2;
   }
   if (command !== 'freescout mailboxes' && command !== 'preflight') {
     output.err(`unknown command: ${command}`);

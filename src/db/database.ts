@@ -4,6 +4,7 @@ import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import type { Config } from '../config.ts';
 import { PGliteDialect } from './pglite-dialect.ts';
+import { lockDataDir } from './pglite-lock.ts';
 import type { Database } from './schema.ts';
 
 export type Db = Kysely<Database>;
@@ -71,13 +72,25 @@ export async function openDatabase(
   }
 
   const inMemory = target.dataDir.startsWith('memory://');
-  if (!inMemory && !options.loadDataDir) await mkdir(target.dataDir, { recursive: true });
+  const onDisk = !inMemory && !options.loadDataDir;
+  if (onDisk) await mkdir(target.dataDir, { recursive: true });
+  const unlock = onDisk ? await lockDataDir(target.dataDir) : async () => {};
   const pglite = await PGlite.create({
     ...(inMemory || options.loadDataDir ? {} : { dataDir: target.dataDir }),
     ...(options.loadDataDir ? { loadDataDir: options.loadDataDir } : {}),
     parsers: { [INT8_OID]: parseInt8 },
+  }).catch(async (error: unknown) => {
+    await unlock();
+    throw error;
   });
   await pglite.exec(`set TimeZone = 'UTC'`);
   const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
-  return { db, kind: 'pglite', close: () => db.destroy() };
+  return {
+    db,
+    kind: 'pglite',
+    close: async () => {
+      await db.destroy();
+      await unlock();
+    },
+  };
 }
