@@ -22,33 +22,33 @@ export interface ErrorHandlerDeps {
 /** One shape for every error: `{"error", "message"}`; 5xx details stay in the log. */
 export const createErrorHandler =
   (deps: ErrorHandlerDeps) => (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
-  if (error instanceof HttpError) {
-    return reply.code(error.statusCode).send({ error: error.code, message: error.message });
-  }
-  if (hasZodFastifySchemaValidationErrors(error)) {
-    const message = error.validation
-      .map((issue) => `${issue.instancePath || error.validationContext || 'request'}: ${issue.message}`)
-      .join('; ');
-    return reply.code(400).send({ error: 'invalid_payload', message });
-  }
-  if (error.validation) {
-    return reply.code(400).send({ error: 'invalid_payload', message: error.message });
-  }
-  if (isDatabaseUnavailable(error)) {
-    deps.databaseUnavailable(error);
-    return reply
-      .code(503)
-      .header('retry-after', '5')
-      .send({ error: 'database_unavailable', message: 'the database is unavailable; retry later' });
-  }
-  const status = error.statusCode ?? 500;
-  if (status >= 400 && status < 500) {
-    const code = FASTIFY_CLIENT_ERRORS[error.code] ?? 'bad_request';
-    return reply.code(status).send({ error: code, message: error.message });
-  }
-  request.log.error({ err: error }, 'request failed');
-  return reply.code(500).send({ error: 'internal_error', message: 'internal server error' });
-};
+    if (error instanceof HttpError) {
+      return reply.code(error.statusCode).send({ error: error.code, message: error.message });
+    }
+    if (hasZodFastifySchemaValidationErrors(error)) {
+      const message = error.validation
+        .map((issue) => `${issue.instancePath || error.validationContext || 'request'}: ${issue.message}`)
+        .join('; ');
+      return reply.code(400).send({ error: 'invalid_payload', message });
+    }
+    if (error.validation) {
+      return reply.code(400).send({ error: 'invalid_payload', message: error.message });
+    }
+    if (isDatabaseUnavailable(error)) {
+      deps.databaseUnavailable(error);
+      return reply
+        .code(503)
+        .header('retry-after', '5')
+        .send({ error: 'database_unavailable', message: 'the database is unavailable; retry later' });
+    }
+    const status = error.statusCode ?? 500;
+    if (status >= 400 && status < 500) {
+      const code = FASTIFY_CLIENT_ERRORS[error.code] ?? 'bad_request';
+      return reply.code(status).send({ error: code, message: error.message });
+    }
+    request.log.error({ err: error }, 'request failed');
+    return reply.code(500).send({ error: 'internal_error', message: 'internal server error' });
+  };
 
 /** 405 with `Allow` when the path exists for other methods, else 404. */
 export const createNotFoundHandler =

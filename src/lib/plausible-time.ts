@@ -10,7 +10,8 @@ export const EARLIEST_PLAUSIBLE_TIME = new Date('2000-01-01T00:00:00Z');
  * year-9999 `updatedAt` would otherwise win every later comparison and freeze its row forever.
  */
 export function assertPlausibleTime(time: Date, now: Date, field: string): Date {
-  if (Number.isNaN(time.getTime())) throw httpError(400, 'invalid_payload', `${field}: not a valid timestamp`);
+  if (Number.isNaN(time.getTime()))
+    throw httpError(400, 'invalid_payload', `${field}: not a valid timestamp`);
   if (time.getTime() > now.getTime() + MAX_CLOCK_SKEW_MS) {
     throw httpError(
       400,

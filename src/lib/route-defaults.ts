@@ -21,7 +21,9 @@ export function addDefaultRouteSchema(route: RouteOptions): void {
   if (schema.hide) return;
   const response = (schema.response ??= {}) as Record<string, unknown>;
   const defaults: Record<string, z.ZodType> = {
-    400: described('`invalid_payload`, `invalid_json` or `bad_request`: the request is refused and nothing changed'),
+    400: described(
+      '`invalid_payload`, `invalid_json` or `bad_request`: the request is refused and nothing changed',
+    ),
     404: described('`feature_disabled` while the feature flag is off (or `not_found`)'),
     405: described('`method_not_allowed`: the path exists for other methods (see `Allow`)'),
     503: described('`database_unavailable` (retry after `Retry-After`) or `not_configured`'),

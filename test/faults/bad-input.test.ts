@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../support/app.ts';
 import { openTestDatabase, type TestDatabase } from '../support/db.ts';
 import { sign } from '../support/freescout-delivery.ts';
+import { bouncePayload, deliveryPayload } from '../support/postmark.ts';
 
 const SECRET = 'bad-input-secret';
 const POSTMARK_TOKEN = 'bad-input-postmark-token';
@@ -15,7 +16,16 @@ interface RouteUnderTest {
   /** Tables whose row counts must not move when the route refuses a request. */
   tables: string[];
   headers: (raw: Buffer) => Record<string, string>;
+  /** A body the route would accept (or act on); each string in it is spoiled in turn below. */
+  valid: () => Record<string, unknown>;
 }
+
+const conversation = () => ({
+  id: 1042,
+  status: 'closed',
+  state: 'published',
+  updatedAt: '2026-11-24T10:00:00Z',
+});
 
 const freescoutSigned = (raw: Buffer) => ({
   'x-freescout-event': 'convo.status',
@@ -28,42 +38,49 @@ const ROUTES: RouteUnderTest[] = [
     url: '/api/internal/freescout-webhook/audit',
     tables: ['freescout_ticket_cache'],
     headers: freescoutSigned,
+    valid: conversation,
   },
   {
     name: 'rbac webhook',
     url: '/api/internal/freescout-webhook/rbac',
     tables: ['freescout_ticket_cache', 'rbac_access_grant'],
     headers: freescoutSigned,
+    valid: conversation,
   },
   {
     name: 'operator interactions',
     url: '/api/internal/audit/operator-interactions',
     tables: ['operator_interaction_audit', 'security_notification'],
     headers: () => ({}),
+    valid: () => ({ operator_id: 'op-7', ticket_id: 1042, action: 'read', resource: 'thread' }),
   },
   {
     name: 'rbac grants',
     url: '/api/internal/rbac/grants',
     tables: ['rbac_access_grant'],
     headers: () => ({}),
+    valid: () => ({ operator_id: 'op-7', ticket_id: 1042, scope: 'read' }),
   },
   {
     name: 'postmark webhook',
     url: '/webhooks/postmark/delivery',
     tables: ['postmark_event', 'postmark_event_rollup'],
     headers: () => ({ 'x-postmark-webhook-token': POSTMARK_TOKEN }),
+    valid: () => bouncePayload(),
   },
   {
     name: 'autolink webhook',
     url: '/api/webhooks/freescout/ops',
     tables: ['autolink_delivery'],
     headers: (raw) => ({ 'x-freescout-event': 'convo.created', 'x-freescout-signature': sign(raw, SECRET) }),
+    valid: () => ({ id: 1042, status: 'active', subject: 'Orders fail', tags: [{ tag: 'bug' }] }),
   },
   {
     name: 'investigate',
     url: '/api/console/status/investigate',
     tables: ['investigate_ticket', 'investigate_attempt'],
     headers: () => ({}),
+    valid: () => ({ surface: 'api', state: 'DEGRADED', detail: 'p95 over 2 s', requested_by: 'op-7' }),
   },
 ];
 
@@ -122,6 +139,15 @@ afterAll(async () => {
   await database.close();
 });
 
+function post(route: RouteUnderTest, raw: Buffer) {
+  return app.app.inject({
+    method: 'POST',
+    url: route.url,
+    payload: raw,
+    headers: { 'content-type': 'application/json', ...route.headers(raw) },
+  });
+}
+
 async function rowCounts(tables: string[]): Promise<number[]> {
   return Promise.all(
     tables.map(async (table) => {
@@ -148,6 +174,45 @@ describe.each(ROUTES)('$name', (route) => {
       payload: raw,
       headers: { 'content-type': 'application/json', ...route.headers(raw) },
     });
+    expectJsonClientError(response.statusCode, response.json());
+    expect(await rowCounts(route.tables)).toEqual(before);
+  });
+
+  const spoilers: Array<[string, string]> = [
+    ['a NUL character', 'a\u0000b'],
+    ['a lone high surrogate', 'a\ud800b'],
+    ['a lone low surrogate', '\udc00'],
+  ];
+  const stringPaths = (value: Record<string, unknown>) =>
+    Object.entries(value).flatMap(([key, item]) => (typeof item === 'string' ? [key] : []));
+  it.each(
+    spoilers.flatMap(([what, spoiled]) =>
+      stringPaths(route.valid()).map((field) => [what, field, spoiled] as const),
+    ),
+  )('refuses %s in the string field %s with 400, writing nothing', async (_what, field, spoiled) => {
+    const raw = Buffer.from(JSON.stringify({ ...route.valid(), [field]: spoiled }));
+    const before = await rowCounts(route.tables);
+    const response = await post(route, raw);
+    expect(response.statusCode).toBe(400);
+    expectJsonClientError(response.statusCode, response.json());
+    expect(await rowCounts(route.tables)).toEqual(before);
+  });
+
+  it.each(spoilers)('refuses %s in a key with 400', async (_what, spoiled) => {
+    const raw = Buffer.from(JSON.stringify({ ...route.valid(), [spoiled]: 'x' }));
+    const response = await post(route, raw);
+    expect(response.statusCode).toBe(400);
+    expectJsonClientError(response.statusCode, response.json());
+  });
+
+  it('refuses a valid body with a field nested 5,000 levels deep with 400, writing nothing', async () => {
+    const json = JSON.stringify({ ...route.valid(), extra: 0 }).replace(
+      '"extra":0',
+      `"extra":${'['.repeat(5000)}${']'.repeat(5000)}`,
+    );
+    const before = await rowCounts(route.tables);
+    const response = await post(route, Buffer.from(json));
+    expect(response.statusCode).toBe(400);
     expectJsonClientError(response.statusCode, response.json());
     expect(await rowCounts(route.tables)).toEqual(before);
   });
@@ -266,4 +331,163 @@ describe('query strings on the GET routes', () => {
       if (response.statusCode >= 400) expectJsonClientError(response.statusCode, response.json());
     },
   );
+});
+
+describe('values outside what the columns and clocks allow', () => {
+  const route = (name: string) => {
+    const found = ROUTES.find((candidate) => candidate.name === name);
+    if (!found) throw new Error(name);
+    return found;
+  };
+  const withRaw = (value: unknown, from: string, to: string) =>
+    Buffer.from(JSON.stringify(value).replace(from, to));
+  const CASES: Array<[string, string, Buffer]> = [
+    [
+      'audit webhook',
+      'a conversation id of 2^31',
+      Buffer.from(JSON.stringify({ ...conversation(), id: 2147483648 })),
+    ],
+    [
+      'rbac webhook',
+      'a conversation id of 2^31',
+      Buffer.from(JSON.stringify({ ...conversation(), id: 2147483648 })),
+    ],
+    [
+      'autolink webhook',
+      'a conversation id of 2^31',
+      Buffer.from(JSON.stringify({ id: 2147483648, status: 'active' })),
+    ],
+    [
+      'operator interactions',
+      'a ticket id of 2^31',
+      Buffer.from(JSON.stringify({ operator_id: 'op', ticket_id: 2147483648, action: 'read' })),
+    ],
+    [
+      'rbac grants',
+      'a ticket id of 2^31',
+      Buffer.from(JSON.stringify({ operator_id: 'op', ticket_id: 2147483648, scope: 'read' })),
+    ],
+    [
+      'audit webhook',
+      'an updatedAt in year 9999',
+      Buffer.from(JSON.stringify({ ...conversation(), updatedAt: '9999-12-31T23:59:59Z' })),
+    ],
+    [
+      'rbac webhook',
+      'an updatedAt in year 9999',
+      Buffer.from(JSON.stringify({ ...conversation(), updatedAt: '9999-12-31T23:59:59Z' })),
+    ],
+    [
+      'audit webhook',
+      'an updatedAt in year 0000',
+      Buffer.from(JSON.stringify({ ...conversation(), updatedAt: '0000-01-01T00:00:00Z' })),
+    ],
+    [
+      'audit webhook',
+      'an updatedAt an hour ahead',
+      Buffer.from(
+        JSON.stringify({ ...conversation(), updatedAt: new Date(Date.now() + 3_600_000).toISOString() }),
+      ),
+    ],
+    [
+      'autolink webhook',
+      'an updatedAt in year 9999',
+      Buffer.from(JSON.stringify({ id: 7, status: 'active', updatedAt: '9999-12-31T23:59:59Z' })),
+    ],
+    [
+      'postmark webhook',
+      'a bounce ID of 2^63',
+      withRaw(bouncePayload({ ID: 0 }), '"ID":0', '"ID":9223372036854775808'),
+    ],
+    [
+      'postmark webhook',
+      'an unparseable DeliveredAt',
+      Buffer.from(JSON.stringify(deliveryPayload({ DeliveredAt: 'soon' }))),
+    ],
+    [
+      'postmark webhook',
+      'an unparseable BouncedAt',
+      Buffer.from(JSON.stringify(bouncePayload({ BouncedAt: 'n/a' }))),
+    ],
+    [
+      'postmark webhook',
+      'a DeliveredAt in year 9999',
+      Buffer.from(JSON.stringify(deliveryPayload({ DeliveredAt: '9999-01-01T00:00:00Z' }))),
+    ],
+    [
+      'postmark webhook',
+      'RecordType "delivery"',
+      Buffer.from(JSON.stringify(deliveryPayload({ RecordType: 'delivery' }))),
+    ],
+    [
+      'postmark webhook',
+      'RecordType "SPAMCOMPLAINT"',
+      Buffer.from(JSON.stringify(bouncePayload({ RecordType: 'SPAMCOMPLAINT' }))),
+    ],
+    [
+      'postmark webhook',
+      'invalid UTF-8 inside a string',
+      Buffer.concat([
+        Buffer.from('{"RecordType":"Delivery","MessageID":"'),
+        Buffer.from([0xc3, 0x28]),
+        Buffer.from('","Recipient":"a@b.c","DeliveredAt":"2026-11-24T10:00:00Z"}'),
+      ]),
+    ],
+  ];
+
+  it.each(CASES)('%s refuses %s with 400, writing nothing', async (name, _case, raw) => {
+    const target = route(name);
+    const before = await rowCounts(target.tables);
+    const response = await post(target, raw);
+    expect(response.statusCode).toBe(400);
+    expectJsonClientError(response.statusCode, response.json());
+    expect(await rowCounts(target.tables)).toEqual(before);
+  });
+
+  it('takes the largest conversation id, 2^31-1, on the audit webhook', async () => {
+    const raw = Buffer.from(JSON.stringify({ ...conversation(), id: 2147483647 }));
+    expect((await post(route('audit webhook'), raw)).statusCode).toBe(200);
+  });
+});
+
+describe('query strings and path parameters holding a NUL', () => {
+  it.each([
+    '/api/internal/rbac/grants?operator_id=%00',
+    '/api/internal/rbac/grants?operator_id=a%00b',
+    '/api/_internal/autolink/deliveries?status=%00',
+    '/api/_internal/postmark/recent-deliveries?limit=%00',
+  ])('GET %s answers 400', async (url) => {
+    const response = await app.app.inject({ url });
+    expect(response.statusCode).toBe(400);
+    expectJsonClientError(response.statusCode, response.json());
+  });
+
+  it('POST /api/_internal/autolink/deliveries/%00/retry answers 400', async () => {
+    const response = await app.app.inject({
+      method: 'POST',
+      url: '/api/_internal/autolink/deliveries/%00/retry',
+    });
+    expect(response.statusCode).toBe(400);
+    expectJsonClientError(response.statusCode, response.json());
+  });
+});
+
+describe('a wrong method on an existing path', () => {
+  it.each([
+    ['GET', '/webhooks/postmark/delivery', 'POST'],
+    ['PUT', '/api/internal/freescout-webhook/audit', 'POST'],
+    ['DELETE', '/api/internal/rbac/grants', 'GET, HEAD, POST'],
+    ['GET', '/api/webhooks/freescout/ops', 'POST'],
+    ['GET', '/api/_internal/autolink/deliveries/12/retry', 'POST'],
+    ['POST', '/readyz', 'GET, HEAD'],
+  ])('%s %s answers 405 with Allow: %s', async (method, url, allow) => {
+    const response = await app.app.inject({ method: method as 'GET', url });
+    expect(response.statusCode).toBe(405);
+    expect(response.headers.allow).toBe(allow);
+    expect(response.json()).toEqual({ error: 'method_not_allowed', message: expect.any(String) });
+  });
+
+  it('answers an unknown path 404', async () => {
+    expect((await app.app.inject({ url: '/webhooks/postmark/nope' })).statusCode).toBe(404);
+  });
 });

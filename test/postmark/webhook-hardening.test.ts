@@ -3,7 +3,13 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { manualClock, startTestApp, type TestApp } from '../support/app.ts';
 import { openTestDatabase, type TestDatabase, truncate } from '../support/db.ts';
 import { type FakeSlack, startFakeSlack } from '../support/fake-slack.ts';
-import { bouncePayload, deliveryPayload, POSTMARK_TOKEN, postmarkEnv, postPostmark } from '../support/postmark.ts';
+import {
+  bouncePayload,
+  deliveryPayload,
+  POSTMARK_TOKEN,
+  postmarkEnv,
+  postPostmark,
+} from '../support/postmark.ts';
 
 let database: TestDatabase;
 let app: TestApp;
@@ -28,15 +34,19 @@ function postRaw(target: TestApp, raw: string | Buffer) {
 }
 
 async function storedCount(): Promise<number> {
-  const { rows } = await sql<{ n: number }>`select count(*)::int as n from postmark_event`.execute(database.db);
+  const { rows } = await sql<{ n: number }>`select count(*)::int as n from postmark_event`.execute(
+    database.db,
+  );
   return rows[0]?.n ?? 0;
 }
 
 describe('the bounce ID', () => {
   it('reads the top-level ID, not a Metadata.ID before it, and keeps it exact in the payload', async () => {
     const id = '9223372036854775807';
-    const body = JSON.stringify({ Metadata: { ID: 17 }, ...bouncePayload({ ID: 0, Metadata: undefined }) })
-      .replace('"ID":0', `"ID":${id}`);
+    const body = JSON.stringify({
+      Metadata: { ID: 17 },
+      ...bouncePayload({ ID: 0, Metadata: undefined }),
+    }).replace('"ID":0', `"ID":${id}`);
     expect(body.indexOf('"ID":17')).toBeLessThan(body.indexOf(`"ID":${id}`));
     const response = await postRaw(app, body);
     expect(response.statusCode).toBe(200);
@@ -51,7 +61,10 @@ describe('the bounce ID', () => {
     const body = JSON.stringify(bouncePayload({ ID: 0 })).replace('"ID":0', '"ID":9223372036854775808');
     const response = await postRaw(app, body);
     expect(response.statusCode).toBe(400);
-    expect(response.json()).toMatchObject({ error: 'invalid_payload', message: expect.stringContaining('ID') });
+    expect(response.json()).toMatchObject({
+      error: 'invalid_payload',
+      message: expect.stringContaining('ID'),
+    });
     expect(await storedCount()).toBe(0);
   });
 });
@@ -71,10 +84,17 @@ describe('refusals, each logged at warn with its reason', () => {
   it.each(cases)('answers 400 to %s and logs why', async (_name, payload) => {
     const response = await postPostmark(app, payload);
     expect(response.statusCode).toBe(400);
-    expect(response.json()).toEqual({ error: expect.stringMatching(/^invalid_/), message: expect.any(String) });
+    expect(response.json()).toEqual({
+      error: expect.stringMatching(/^invalid_/),
+      message: expect.any(String),
+    });
     expect(await storedCount()).toBe(0);
     expect(app.logs).toContainEqual(
-      expect.objectContaining({ level: 40, msg: 'postmark webhook refused', reason: response.json().message }),
+      expect.objectContaining({
+        level: 40,
+        msg: 'postmark webhook refused',
+        reason: response.json().message,
+      }),
     );
   });
 
@@ -87,9 +107,16 @@ describe('refusals, each logged at warn with its reason', () => {
     const body = Buffer.concat([json, Buffer.from([0xc3, 0x28]), Buffer.from('"}')]);
     const response = await postRaw(app, body);
     expect(response.statusCode).toBe(400);
-    expect(response.json()).toMatchObject({ error: 'invalid_json', message: expect.stringContaining('UTF-8') });
+    expect(response.json()).toMatchObject({
+      error: 'invalid_json',
+      message: expect.stringContaining('UTF-8'),
+    });
     expect(app.logs).toContainEqual(
-      expect.objectContaining({ level: 40, msg: 'postmark webhook refused', reason: expect.stringContaining('UTF-8') }),
+      expect.objectContaining({
+        level: 40,
+        msg: 'postmark webhook refused',
+        reason: expect.stringContaining('UTF-8'),
+      }),
     );
   });
 
@@ -169,7 +196,9 @@ describe('the bounce-rate alert counts only undeliverable bounces', () => {
     async (type) => {
       const messages = await run({}, [...deliveries(60), ...bouncesOf(type, 2)]);
       // Alerted as soon as the rate passed the threshold: the first bounce, 1 of 61 messages.
-      expect(messages).toEqual([expect.objectContaining({ text: expect.stringContaining('1 bounces of 61') })]);
+      expect(messages).toEqual([
+        expect.objectContaining({ text: expect.stringContaining('1 bounces of 61') }),
+      ]);
     },
   );
 

@@ -123,7 +123,8 @@ export const autolinkRoutes: FastifyPluginAsync<FeatureDeps> = async (app, deps)
         const conversation = parsed.data;
         for (const field of ['updatedAt', 'closedAt'] as const) {
           const value = conversation[field];
-          if (value && !Number.isNaN(Date.parse(value))) assertPlausibleTime(new Date(value), clock.now(), field);
+          if (value && !Number.isNaN(Date.parse(value)))
+            assertPlausibleTime(new Date(value), clock.now(), field);
         }
         const deliveryId = await storeDelivery(
           db,

@@ -19,7 +19,10 @@ export const healthRoutes: FastifyPluginAsync<FeatureDeps> = async (app, { db })
     async (request, reply) => {
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer within ${READY_TIMEOUT_MS} ms`)), READY_TIMEOUT_MS);
+        timer = setTimeout(
+          () => reject(new Error(`no answer within ${READY_TIMEOUT_MS} ms`)),
+          READY_TIMEOUT_MS,
+        );
       });
       const check = (async () => {
         await sql`select 1`.execute(db);

@@ -67,7 +67,11 @@ const bounceSchema = z.looseObject({
  * `raw` is the body as received, where a bounce ID keeps every digit JSON.parse may round.
  * Timestamps are checked against `now` (clock skew, nothing before 2000).
  */
-export function interpretPostmarkPayload(body: unknown, raw: Buffer | undefined, now: Date): PostmarkDelivery {
+export function interpretPostmarkPayload(
+  body: unknown,
+  raw: Buffer | undefined,
+  now: Date,
+): PostmarkDelivery {
   const envelope = envelopeSchema.safeParse(body);
   if (!envelope.success) throw httpError(400, 'invalid_payload', 'expected a JSON object with a RecordType');
   const recordType = envelope.data.RecordType;
@@ -125,7 +129,11 @@ function exactId(parsed: number | string, raw: Buffer | undefined): string {
   return id;
 }
 
-function bounceEvent(bounce: z.infer<typeof bounceSchema>, raw: Buffer | undefined, now: Date): PostmarkEvent {
+function bounceEvent(
+  bounce: z.infer<typeof bounceSchema>,
+  raw: Buffer | undefined,
+  now: Date,
+): PostmarkEvent {
   const { Content: _dump, ...payload } = bounce;
   const id = exactId(bounce.ID, raw);
   return {
