@@ -3,8 +3,8 @@ import { buildApp } from './app.ts';
 import { closeClients, createClients } from './clients/index.ts';
 import { ConfigError, loadConfig, processEnv } from './config.ts';
 import { openDatabase } from './db/database.ts';
-import { DatabaseInUseError } from './db/pglite-lock.ts';
 import { migrateToLatest } from './db/migrate.ts';
+import { DatabaseInUseError } from './db/pglite-lock.ts';
 import { createLogger } from './lib/logger.ts';
 
 async function start(): Promise<void> {

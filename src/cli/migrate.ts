@@ -1,7 +1,7 @@
 import { ConfigError, loadConfig, processEnv } from '../config.ts';
 import { openDatabase } from '../db/database.ts';
-import { DatabaseInUseError } from '../db/pglite-lock.ts';
 import { migrateToLatest } from '../db/migrate.ts';
+import { DatabaseInUseError } from '../db/pglite-lock.ts';
 
 /** The Procfile `release:` phase: applies pending migrations and says which. */
 async function main(): Promise<void> {

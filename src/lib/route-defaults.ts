@@ -17,9 +17,11 @@ const PUBLIC_PATHS = new Set(['/healthz', '/readyz', '/docs/openapi.json']);
  */
 export function addDefaultRouteSchema(route: RouteOptions): void {
   if (PUBLIC_PATHS.has(route.url)) return;
-  const schema = (route.schema ??= {});
+  route.schema ??= {};
+  const schema = route.schema;
   if (schema.hide) return;
-  const response = (schema.response ??= {}) as Record<string, unknown>;
+  schema.response ??= {};
+  const response = schema.response as Record<string, unknown>;
   const defaults: Record<string, z.ZodType> = {
     400: described(
       '`invalid_payload`, `invalid_json` or `bad_request`: the request is refused and nothing changed',

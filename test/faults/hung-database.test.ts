@@ -70,7 +70,9 @@ it('answers 503 quickly while the database accepts connections but never answers
   expect(ready.value).toBe(503);
   expect(ready.ms).toBeLessThan(1_200);
 
-  const burst = await timed(() => Promise.all(Array.from({ length: 12 }, (_, index) => deliver(100 + index))));
+  const burst = await timed(() =>
+    Promise.all(Array.from({ length: 12 }, (_, index) => deliver(100 + index))),
+  );
   expect(new Set(burst.value)).toEqual(new Set([503]));
   // 3 s statement timeout (+1 s client-side), 2 s to connect or wait for a pooled client.
   expect(burst.ms).toBeLessThan(12_000);
@@ -84,8 +86,6 @@ it('answers 503 quickly while the database accepts connections but never answers
   expect(app.logs.filter((line) => line.level === 50 && line.msg === 'request failed')).toEqual([]);
 
   proxy.thaw();
-  await expect
-    .poll(() => deliver(500), { timeout: 15_000, interval: 250 })
-    .toBe(200);
+  await expect.poll(() => deliver(500), { timeout: 15_000, interval: 250 }).toBe(200);
   expect(await readyz()).toBe(200);
 });

@@ -97,7 +97,9 @@ describe('unauthenticated requests are refused before their body is read', () =>
 
   it.each(cases)('%s gets its answer with the body still unsent', async (_name, requestLine, status) => {
     const { socket, closed } = open();
-    const answered = new Promise<string>((resolve) => socket.once('data', (chunk) => resolve(chunk.toString())));
+    const answered = new Promise<string>((resolve) =>
+      socket.once('data', (chunk) => resolve(chunk.toString())),
+    );
     const started = performance.now();
     socket.write(
       `${requestLine} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000000\r\n\r\n`,
