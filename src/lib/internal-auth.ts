@@ -3,7 +3,7 @@ import { createRemoteJWKSet, jwtVerify } from 'jose';
 import type { Config } from '../config.ts';
 import { tokenMatches } from './hmac.ts';
 
-/** Routes for operators and the console (CONTRACT §6). */
+/** Routes for operators and the console (docs/api.md §2). */
 const INTERNAL_PATH = /^\/api\/(_internal|internal\/audit|internal\/rbac|console)(\/|\?|$)/i;
 
 export function isInternalPath(url: string): boolean {

@@ -14,7 +14,7 @@ import { startAutolinkWorker } from './worker.ts';
 
 const FLAG_NAME = 'FLAG_FREESCOUT_GITHUB_AUTOLINK';
 
-/** FreeScout's event names, and the seed design's names for the same events. */
+/** FreeScout's event names, and the older aliases some senders use (docs/api.md §6). */
 const EVENT_KINDS: Record<string, AutolinkEventKind> = {
   'convo.created': 'created',
   'conversation.created': 'created',

@@ -7,7 +7,7 @@ import { conversationIdSchema } from '../../lib/ids.ts';
 import { assertPlausibleTime } from '../../lib/plausible-time.ts';
 import { parseJsonBody } from '../../lib/raw-body.ts';
 
-/** The seed design's event names, as FreeScout's module calls them. */
+/** Older aliases of FreeScout's event names (docs/api.md §5), mapped to the module's own. */
 const EVENT_ALIASES: Record<string, string> = {
   'conversation.created': 'convo.created',
   'conversation.status_changed': 'convo.status',

@@ -70,7 +70,7 @@ export const postmarkRoutes: FastifyPluginAsync<FeatureDeps> = async (base, deps
     alertsSource,
   });
 
-  // Contract §3: 401 while the flag is off (the set-up runbook expects it), not the usual 404.
+  // 401 while the flag is off (docs/api.md §4; the set-up runbook expects it), not the usual 404.
   // Checked on request, before the body is even parsed.
   const requireWebhookToken: onRequestHookHandler = async (request) => {
     if (!settings.enabled)
