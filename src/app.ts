@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import swagger from '@fastify/swagger';
-import Fastify, { type FastifyReply, LogController } from 'fastify';
+import Fastify, { type FastifyReply, type FastifyRequest, LogController } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
 import type { Config } from './config.ts';
@@ -66,7 +66,16 @@ export async function buildApp(deps: AppDeps) {
   app.setSerializerCompiler(serializerCompiler);
   const outageLog = createOutageLog(deps.log);
   app.addHook('onClose', async () => outageLog.stop());
-  app.setErrorHandler(createErrorHandler(outageLog));
+  // Refused for a database outage: counted by the outage log instead of a line each.
+  const outageRefusals = new WeakSet<FastifyRequest>();
+  app.setErrorHandler(
+    createErrorHandler({
+      databaseUnavailable(error, request) {
+        outageRefusals.add(request);
+        outageLog.databaseUnavailable(error);
+      },
+    }),
+  );
   const methods = createMethodIndex();
   app.addHook('onRoute', (route) => {
     methods.add(route.url, route.method);
@@ -105,6 +114,7 @@ export async function buildApp(deps: AppDeps) {
     }
   });
   app.addHook('onResponse', async (request, reply) => {
+    if (outageRefusals.has(request)) return;
     if (reply.statusCode >= 400 || deps.log.isLevelEnabled('debug')) {
       request.log.info(
         {

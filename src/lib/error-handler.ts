@@ -16,7 +16,7 @@ const FASTIFY_CLIENT_ERRORS: Record<string, string> = {
 
 export interface ErrorHandlerDeps {
   /** Told of every request refused because the database is unavailable (it logs, not the handler). */
-  databaseUnavailable(error: unknown): void;
+  databaseUnavailable(error: unknown, request: FastifyRequest): void;
 }
 
 /** One shape for every error: `{"error", "message"}`; 5xx details stay in the log. */
@@ -35,7 +35,7 @@ export const createErrorHandler =
       return reply.code(400).send({ error: 'invalid_payload', message: error.message });
     }
     if (isDatabaseUnavailable(error)) {
-      deps.databaseUnavailable(error);
+      deps.databaseUnavailable(error, request);
       return reply
         .code(503)
         .header('retry-after', '5')

@@ -84,6 +84,8 @@ it('answers 503 quickly while the database accepts connections but never answers
   const outageLines = app.logs.filter((line) => String(line.msg).startsWith('database unavailable'));
   expect(outageLines).toHaveLength(1);
   expect(app.logs.filter((line) => line.level === 50 && line.msg === 'request failed')).toEqual([]);
+  // No line per refused request: the outage log counts them.
+  expect(app.logs.filter((line) => line.status === 503 && line.url !== '/readyz')).toEqual([]);
 
   proxy.thaw();
   await expect.poll(() => deliver(500), { timeout: 15_000, interval: 250 }).toBe(200);

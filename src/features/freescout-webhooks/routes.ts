@@ -30,8 +30,19 @@ const webhookReplySchema = z.object({
   updated: z.boolean().optional(),
   revoked: z.number().optional(),
 });
+/** Documents the payload; the handler verifies the signature over the raw bytes, then parses it. */
+const conversationBodySchema = z
+  .looseObject({
+    id: conversationIdSchema,
+    status: z.enum(['active', 'pending', 'closed', 'spam']),
+    state: z.string().optional(),
+    updatedAt: z.string().optional().describe('ISO 8601; at most 5 minutes ahead of our clock'),
+  })
+  .describe('the FreeScout conversation (a delete may carry only its id)');
+
 const webhookSchema = (description: string) => ({
   description: `${description} Signed with X-FreeScout-Signature (base64 HMAC-SHA1, or HMAC-SHA256 hex/base64) over the raw body; event in X-FreeScout-Event.`,
+  body: conversationBodySchema,
   response: {
     200: webhookReplySchema,
     400: errorSchema,

@@ -29,6 +29,21 @@ export const POSTMARK_BODY_LIMIT_BYTES = 10 * 1024 * 1024 + 64 * 1024;
 
 const errorSchema = z.object({ error: z.string(), message: z.string() });
 const webhookReplySchema = z.object({ ok: z.literal(true), ignored: z.literal(true).optional() });
+/** Documents the payload; the handler checks and parses the raw bytes itself. */
+const postmarkBodySchema = z
+  .looseObject({
+    RecordType: z.string().describe('Delivery, Bounce and SpamComplaint are stored; others acknowledged'),
+    ID: z.number().int().optional().describe('Bounce/SpamComplaint: unique per bounce, up to 2^63-1'),
+    MessageID: z.string().optional(),
+    Recipient: z.string().optional(),
+    Email: z.string().optional(),
+    Type: z.string().optional(),
+    Tag: z.string().optional(),
+    Description: z.string().optional(),
+    DeliveredAt: z.string().optional().describe('ISO 8601 with offset'),
+    BouncedAt: z.string().optional().describe('ISO 8601 with offset'),
+  })
+  .describe('one Postmark webhook record');
 
 const recentQuerySchema = z.object({
   limit: z
@@ -98,6 +113,7 @@ export const postmarkRoutes: FastifyPluginAsync<FeatureDeps> = async (base, deps
       schema: {
         description:
           'Postmark Delivery, Bounce and SpamComplaint webhook. Authenticated by the X-Postmark-Webhook-Token header; other record types are acknowledged and dropped.',
+        body: postmarkBodySchema,
         response: { 200: webhookReplySchema, 400: errorSchema, 401: errorSchema, 503: errorSchema },
       },
     },
