@@ -22,6 +22,9 @@ export interface ErrorHandlerDeps {
 /** One shape for every error: `{"error", "message"}`; 5xx details stay in the log. */
 export const createErrorHandler =
   (deps: ErrorHandlerDeps) => (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+    // Refused before its body was read (auth, flag, configuration): close the connection rather
+    // than read a body nobody will use, possibly trickled in by the client that was refused.
+    if (request.rawBody === undefined && hasBody(request)) reply.header('connection', 'close');
     if (error instanceof HttpError) {
       return reply.code(error.statusCode).send({ error: error.code, message: error.message });
     }
@@ -49,6 +52,11 @@ export const createErrorHandler =
     request.log.error({ err: error }, 'request failed');
     return reply.code(500).send({ error: 'internal_error', message: 'internal server error' });
   };
+
+function hasBody(request: FastifyRequest): boolean {
+  const length = request.headers['content-length'];
+  return (length !== undefined && length !== '0') || request.headers['transfer-encoding'] !== undefined;
+}
 
 /** 405 with `Allow` when the path exists for other methods, else 404. */
 export const createNotFoundHandler =

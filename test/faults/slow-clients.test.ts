@@ -106,8 +106,9 @@ describe('unauthenticated requests are refused before their body is read', () =>
     );
     const head = await answered;
     expect(statusOf(head)).toBe(status);
-    expect(performance.now() - started).toBeLessThan(1_000);
-    socket.destroy();
+    expect(head.toLowerCase()).toContain('connection: close');
+    // The server hangs up instead of waiting for a body it will not use.
     await closed;
+    expect(performance.now() - started).toBeLessThan(1_000);
   });
 });
