@@ -101,9 +101,6 @@ export const autolinkRoutes: FastifyPluginAsync<FeatureDeps> = async (app, deps)
         },
       },
       async (request, reply) => {
-        if (settings.webhookSecrets.length === 0) {
-          throw httpError(503, 'not_configured', 'FREESCOUT_WEBHOOK_SECRET is not set');
-        }
         const raw = request.rawBody ?? Buffer.alloc(0);
         if (!verifySignature(raw, request.headers['x-freescout-signature'], settings.webhookSecrets)) {
           throw httpError(401, 'invalid_signature', 'missing or wrong X-FreeScout-Signature');
