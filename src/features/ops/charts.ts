@@ -106,11 +106,14 @@ export function renderPostmarkChart(
     return `<polyline class="rate ${kind}" points="${points.join(' ')}" fill="none" stroke="${stroke}" stroke-width="1.5"/>`;
   };
 
+  // The bounce label sits above its line and the spam label below its own, so two close
+  // thresholds do not print over each other.
   const threshold = (kind: 'bounce' | 'spam', rate: number, stroke: string, label: string) => {
     const y = rateY(rate).toFixed(1);
+    const labelY = kind === 'bounce' ? Number(y) - 3 : Math.min(Number(y) + 10, rateTop + RATE_HEIGHT - 1);
     return (
       `<line class="threshold ${kind}" data-rate="${rate}" x1="${LEFT}" x2="${WIDTH - RIGHT}" y1="${y}" y2="${y}" stroke="${stroke}" stroke-dasharray="5 4" stroke-width="1.2"/>` +
-      `<text class="axis" x="${WIDTH - RIGHT - 4}" y="${(Number(y) - 3).toFixed(1)}" text-anchor="end" fill="${stroke}">${escapeXml(`${label} ${percent(rate)}`)}</text>`
+      `<text class="axis" x="${WIDTH - RIGHT - 4}" y="${labelY.toFixed(1)}" text-anchor="end" fill="${stroke}">${escapeXml(`${label} ${percent(rate)}`)}</text>`
     );
   };
 

@@ -140,14 +140,14 @@ const hourOf = (time: Date) => new Date(Math.floor(time.getTime() / HOUR_MS) * H
  * its cost does not grow with the number of stored Postmark events or logged deliveries.
  */
 export async function readOpsSummary(deps: SummaryDeps): Promise<OpsSummary> {
-  const [webhooks, recentDeliveries, postmark, freescout, github, investigate] = [
-    await readWebhookHealth(deps),
-    await readRecentLoggedDeliveries(deps.db),
-    await readPostmark(deps),
-    await readFreescout(deps),
-    await readGithub(deps),
-    await readInvestigate(deps),
-  ];
+  const [webhooks, recentDeliveries, postmark, freescout, github, investigate] = await Promise.all([
+    readWebhookHealth(deps),
+    readRecentLoggedDeliveries(deps.db),
+    readPostmark(deps),
+    readFreescout(deps),
+    readGithub(deps),
+    readInvestigate(deps),
+  ]);
   const health = featureReadiness(deps.config).map((feature) => {
     const routes = webhooks.filter((route) => feature.webhookRoutes.includes(route.route));
     const last = routes
