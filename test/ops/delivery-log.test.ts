@@ -146,6 +146,7 @@ describe('the delivery log', () => {
       expect.objectContaining({ route: AUDIT, status: 401, outcome: 'rejected', event: 'convo.status' }),
     ]);
     expect((await listDeliveries('?status=200&limit=1')).json().deliveries).toHaveLength(1);
+    expect((await listDeliveries('?status=rejected')).json().deliveries).toHaveLength(1);
     expect(refused[0].received_at).toMatch(/^\d{4}-\d\d-\d\dT/);
   });
 

@@ -20,7 +20,7 @@ export interface LoggedDelivery {
 
 export interface DeliveryFilter {
   route?: string | undefined;
-  /** An exact status (`401`) or a class (`4xx`). */
+  /** An exact status (`401`), a class (`4xx`), or an outcome (`ignored`, `rejected`, …). */
   status?: string | undefined;
   limit: number;
 }
@@ -65,8 +65,10 @@ export async function listLoggedDeliveries(db: Db, filter: DeliveryFilter): Prom
   if (status && /^[1-5]xx$/i.test(status)) {
     const floor = Number(status[0]) * 100;
     query = query.where('status', '>=', floor).where('status', '<', floor + 100);
-  } else if (status) {
+  } else if (status && /^[0-9]+$/.test(status)) {
     query = query.where('status', '=', Number(status));
+  } else if (status) {
+    query = query.where('outcome', '=', status.toLowerCase() as DeliveryOutcome);
   }
   return (await query.execute()).map(toLoggedDelivery);
 }

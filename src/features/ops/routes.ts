@@ -26,7 +26,10 @@ const deliveriesQuerySchema = z.object({
   route: z.string().trim().min(1).max(300).optional(),
   status: z
     .string()
-    .regex(/^([1-5][0-9][0-9]|[1-5]xx)$/i, 'expected a status code (401) or a class (4xx)')
+    .regex(
+      /^([1-5][0-9][0-9]|[1-5]xx|processed|accepted|ignored|rejected|failed)$/i,
+      'expected a status code (401), a class (4xx) or an outcome (processed, accepted, ignored, rejected, failed)',
+    )
     .optional(),
   limit: z
     .string()
