@@ -3,6 +3,7 @@ import { createClients } from '../../src/clients/index.ts';
 import { loadConfig } from '../../src/config.ts';
 import { manualClock, startTestApp, type TestApp } from '../support/app.ts';
 import { openTestDatabase, type TestDatabase } from '../support/db.ts';
+import { type FakeGitHub, startFakeGitHub } from '../support/fake-github.ts';
 import { type FakeSlack, startFakeSlack } from '../support/fake-slack.ts';
 import { conversationPayload, freescoutDelivery } from '../support/freescout-delivery.ts';
 import { type SeededOps, seedOpsData } from '../support/ops.ts';
@@ -16,13 +17,18 @@ const auth = { authorization: `Bearer ${TOKEN}` };
 let database: TestDatabase;
 let app: TestApp;
 let slack: FakeSlack;
+let github: FakeGitHub;
 let seeded: SeededOps;
 
 beforeAll(async () => {
   database = await openTestDatabase();
   seeded = await seedOpsData(database.db, NOW);
   slack = await startFakeSlack();
+  github = await startFakeGitHub({ owner: 'raxx', repo: 'app' });
   const env = {
+    GITHUB_REPO: 'raxx/app',
+    GITHUB_ISSUE_BOT_TOKEN: 'ghp_metrics_test_token',
+    GITHUB_API_URL: github.url,
     INTERNAL_API_TOKEN: TOKEN,
     FLAG_FREESCOUT_WEBHOOK_RECEIVE: '1',
     FREESCOUT_AUDIT_WEBHOOK_SECRET: AUDIT_SECRET,
@@ -40,6 +46,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await app.close();
   await slack.close();
+  await github.close();
   await database.close();
 });
 
@@ -114,6 +121,20 @@ describe('GET /metrics', () => {
     expect(
       sample(text, 'raptor_upstream_request_duration_seconds_count{upstream="slack",outcome="ok"}'),
     ).toBe(before + 1);
+  });
+
+  it("counts calls to GitHub made through Octokit's fetch", async () => {
+    const series = 'raptor_upstream_requests_total{upstream="github",outcome="ok"}';
+    const before = sample(await scrape(), series) ?? 0;
+    const clients = createClients(
+      loadConfig({
+        GITHUB_REPO: 'raxx/app',
+        GITHUB_ISSUE_BOT_TOKEN: 'ghp_metrics_test_token',
+        GITHUB_API_URL: github.url,
+      }),
+    );
+    await clients.github?.getRepository();
+    expect(sample(await scrape(), series)).toBe(before + 1);
   });
 });
 
