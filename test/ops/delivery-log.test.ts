@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { pruneDeliveryLog } from '../../src/features/ops/deliveries.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
 import { openTestDatabase, type TestDatabase, truncate } from '../support/db.ts';
@@ -177,6 +177,45 @@ describe('the delivery log', () => {
     expect(pruned).toBe(20);
     const left = await database.db.selectFrom('delivery_log').select('received_at').execute();
     expect(left).toHaveLength(5);
+  });
+});
+
+describe('the delivery log retention job', () => {
+  it('prunes in the background once the app runs its background jobs, and holds its lease meanwhile', async () => {
+    const now = new Date();
+    const at = (days: number) => ({
+      received_at: new Date(now.getTime() - days * 86_400_000),
+      route: AUDIT,
+      event: 'convo.status',
+      delivery_id: null,
+      status: 200,
+      duration_ms: 1,
+      outcome: 'processed' as const,
+      detail: null,
+    });
+    await database.db
+      .insertInto('delivery_log')
+      .values([at(15), at(15), at(2)])
+      .execute();
+    const background = await startTestApp({
+      db: database.db,
+      backgroundJobs: true,
+      env: { DELIVERY_LOG_RETENTION_DAYS: '14' },
+    });
+    try {
+      await vi.waitFor(async () => {
+        const left = await database.db.selectFrom('delivery_log').select('id').execute();
+        expect(left).toHaveLength(1);
+      });
+      const lease = await database.db
+        .selectFrom('job_lease')
+        .select('name')
+        .where('name', '=', 'delivery-log-retention')
+        .execute();
+      expect(lease).toHaveLength(1);
+    } finally {
+      await background.close();
+    }
   });
 });
 

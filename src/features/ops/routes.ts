@@ -21,6 +21,7 @@ export interface OpsDeps extends FeatureDeps {
 }
 
 const errorSchema = z.object({ error: z.string(), message: z.string() });
+const internalSecurity: Array<Record<string, string[]>> = [{ internalToken: [] }, { cfAccess: [] }];
 
 const deliveriesQuerySchema = z.object({
   route: z.string().trim().min(1).max(300).optional(),
@@ -107,6 +108,7 @@ export const opsRoutes: FastifyPluginAsync<OpsDeps> = async (base, deps) => {
     {
       schema: {
         summary: 'The operator page (HTML): health, email, FreeScout, GitHub links, Investigate, deliveries',
+        security: internalSecurity,
         querystring: z.object({ part: z.enum(['main']).optional() }),
       },
       // A browser refused for want of credentials gets the sign-in form instead of JSON.
@@ -161,7 +163,7 @@ export const opsRoutes: FastifyPluginAsync<OpsDeps> = async (base, deps) => {
 
   app.get(
     '/api/_internal/ops/summary',
-    { schema: { summary: "The operator page's data as JSON" } },
+    { schema: { summary: "The operator page's data as JSON", security: internalSecurity } },
     async () => summary(),
   );
 
@@ -170,6 +172,7 @@ export const opsRoutes: FastifyPluginAsync<OpsDeps> = async (base, deps) => {
     {
       schema: {
         summary: 'The delivery log: every inbound webhook, newest first',
+        security: internalSecurity,
         querystring: deliveriesQuerySchema,
         response: { 200: z.object({ deliveries: z.array(loggedDeliverySchema) }), 400: errorSchema },
       },
