@@ -180,6 +180,15 @@ describe('the delivery log', () => {
   });
 });
 
+describe('reading the log right after a delivery', () => {
+  it('lists the delivery this instance just answered, without waiting for the batch timer', async () => {
+    await truncate(database, 'delivery_log');
+    await audit(conversationPayload(), { secret: AUDIT_SECRET, event: 'convo.status' });
+    const listed = (await listDeliveries('?limit=5')).json().deliveries;
+    expect(listed).toEqual([expect.objectContaining({ route: AUDIT, status: 200, event: 'convo.status' })]);
+  });
+});
+
 describe('the delivery log retention job', () => {
   it('prunes in the background once the app runs its background jobs, and holds its lease meanwhile', async () => {
     const now = new Date();

@@ -93,8 +93,11 @@ export const opsRoutes: FastifyPluginAsync<OpsDeps> = async (base, deps) => {
   const retentionDays = config.ops.deliveryLogRetentionDays;
   registerDatabaseGauges(observability.metrics.registry, { db, clock });
 
-  const summary = () =>
-    readOpsSummary({ db, config, now: clock.now(), webhookRoutes: observability.webhookRoutes });
+  // Reads first write this instance's buffered log rows, so a delivery just answered is listed.
+  const summary = async () => {
+    await observability.deliveryLog.flush();
+    return readOpsSummary({ db, config, now: clock.now(), webhookRoutes: observability.webhookRoutes });
+  };
 
   // The sign-in form posts urlencoded; only this plugin's routes accept it.
   app.addContentTypeParser(
@@ -177,7 +180,10 @@ export const opsRoutes: FastifyPluginAsync<OpsDeps> = async (base, deps) => {
         response: { 200: z.object({ deliveries: z.array(loggedDeliverySchema) }), 400: errorSchema },
       },
     },
-    async (request) => ({ deliveries: await listLoggedDeliveries(db, request.query) }),
+    async (request) => {
+      await observability.deliveryLog.flush();
+      return { deliveries: await listLoggedDeliveries(db, request.query) };
+    },
   );
 
   app.get(
