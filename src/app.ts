@@ -9,8 +9,10 @@ import { autolinkRoutes } from './features/autolink/routes.ts';
 import { freescoutWebhookRoutes } from './features/freescout-webhooks/routes.ts';
 import { healthRoutes } from './features/health/routes.ts';
 import { investigateRoutes } from './features/investigate/routes.ts';
+import { opsRoutes } from './features/ops/routes.ts';
 import { postmarkRoutes } from './features/postmark/routes.ts';
 import { type Clock, systemClock } from './lib/clock.ts';
+import { createDeliveryLog } from './lib/delivery-log.ts';
 import type { Clients, FeatureDeps } from './lib/deps.ts';
 import {
   clientErrorHandler,
@@ -21,6 +23,8 @@ import {
 import { httpError } from './lib/errors.ts';
 import { createInternalAuthorizer, isInternalPath } from './lib/internal-auth.ts';
 import { createMethodIndex } from './lib/method-index.ts';
+import { createMetrics, type Upstream } from './lib/metrics.ts';
+import { observeRequests } from './lib/observability.ts';
 import { findUnstorableString, parseJsonBody, rawBodyParser, unstorableString } from './lib/raw-body.ts';
 import { addDefaultRouteSchema } from './lib/route-defaults.ts';
 
@@ -149,14 +153,35 @@ export async function buildApp(deps: AppDeps) {
     clients: deps.clients ?? {},
     backgroundJobs: deps.backgroundJobs ?? false,
   };
+  const observability = observeRequests(app, {
+    metrics: createMetrics(upstreamsOf(deps.config)),
+    deliveryLog: createDeliveryLog({
+      db: deps.db,
+      log: deps.log,
+      enabled: deps.config.ops.deliveryLogRetentionDays > 0,
+    }),
+    clock: featureDeps.clock,
+  });
   await app.register(healthRoutes, featureDeps);
   await app.register(freescoutWebhookRoutes, featureDeps);
   await app.register(investigateRoutes, featureDeps);
   await app.register(postmarkRoutes, featureDeps);
   await app.register(autolinkRoutes, featureDeps);
+  await app.register(opsRoutes, { ...featureDeps, observability });
 
   app.get('/docs/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;
 }
 
 export type App = Awaited<ReturnType<typeof buildApp>>;
+
+/** The external APIs whose calls `/metrics` counts, by the origin each is configured at. */
+function upstreamsOf(config: Config): Upstream[] {
+  const upstreams: Upstream[] = [];
+  if (config.freescout.api) upstreams.push({ name: 'freescout', url: config.freescout.api.baseUrl });
+  upstreams.push({ name: 'github', url: config.github.apiUrl });
+  upstreams.push({ name: 'slack', url: config.slack.apiUrl });
+  if (config.postmark.alertsSourceUrl)
+    upstreams.push({ name: 'alerts', url: config.postmark.alertsSourceUrl });
+  return upstreams;
+}

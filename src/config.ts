@@ -119,6 +119,11 @@ const envSchema = z.object({
   GITHUB_APP_INSTALLATION_ID: optionalString.pipe(z.coerce.number<string>().int().positive().optional()),
   GITHUB_API_URL: optionalUrl.transform((value) => value ?? 'https://api.github.com'),
   AUTOLINK_MAX_ATTEMPTS: positiveInt(10, 100),
+
+  // 0 turns the delivery log off (nothing recorded, nothing pruned).
+  DELIVERY_LOG_RETENTION_DAYS: optionalString
+    .pipe(z.coerce.number<string>().int().min(0).max(3650).optional())
+    .transform((value) => value ?? 14),
 });
 
 type Env = z.infer<typeof envSchema>;
@@ -214,6 +219,9 @@ function shapeConfig(env: Env) {
               installationId: env.GITHUB_APP_INSTALLATION_ID,
             }
           : undefined,
+    },
+    ops: {
+      deliveryLogRetentionDays: env.DELIVERY_LOG_RETENTION_DAYS,
     },
     /** Every configured secret value, so the logger can scrub them wherever they appear. */
     secretValues: [

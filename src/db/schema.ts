@@ -19,6 +19,9 @@ export interface Database {
   autolink_delivery: AutolinkDeliveryTable;
   autolink_link: AutolinkLinkTable;
   autolink_close_comment: AutolinkCloseCommentTable;
+  delivery_log: DeliveryLogTable;
+  postmark_event_hourly: PostmarkEventHourlyTable;
+  postmark_alert_sent: PostmarkAlertSentTable;
 }
 
 /** Timestamps are written as Date and read back as Date on both drivers. */
@@ -81,6 +84,8 @@ export interface RbacAccessGrantTable {
 export interface FreescoutPollCursorTable {
   name: string;
   updated_since: Timestamp;
+  /** When a poll cycle last finished (the operator page shows the poller's lag from it). */
+  last_polled_at: ColumnType<Date | null, Date | string | undefined, Date | string>;
 }
 
 /** One per console surface: the dedup claim shared by every instance (see features/investigate). */
@@ -110,6 +115,8 @@ export interface InvestigateAttemptTable {
   conversation_id: number | null;
   error: string | null;
   finished_at: Timestamp | null;
+  /** Clicks answered with this attempt's ticket instead of a new one (dedup hits). */
+  clicks_absorbed: ColumnType<number, number | undefined, number>;
 }
 
 export type PostmarkEventType = 'Delivery' | 'Bounce' | 'SpamComplaint';
@@ -141,6 +148,24 @@ export interface PostmarkEventRollupTable {
   /** Spreads one minute's counter over a few rows so concurrent webhooks do not queue on one lock. */
   shard: number;
   count: number;
+}
+
+/** Per-hour counts compacted from the minute rollups, kept for the 7-day chart. */
+export interface PostmarkEventHourlyTable {
+  hour: Timestamp;
+  event_type: PostmarkEventType;
+  count: number;
+}
+
+/** Every alert claimed for sending, for the operator page's history. */
+export interface PostmarkAlertSentTable {
+  id: Generated<number>;
+  kind: string;
+  alerted_at: Timestamp;
+  rate: number;
+  threshold: number;
+  events: number;
+  messages: number;
 }
 
 export interface PostmarkAlertStateTable {
@@ -211,4 +236,22 @@ export interface AutolinkCloseCommentTable {
   comment_id: number | null;
   posted_at: Timestamp | null;
   created_at: Timestamp;
+}
+
+export type DeliveryOutcome = 'processed' | 'accepted' | 'ignored' | 'rejected' | 'failed';
+
+/** One inbound webhook and how it was answered; written in batches, pruned after the retention. */
+export interface DeliveryLogTable {
+  id: Generated<number>;
+  received_at: Timestamp;
+  /** The route pattern, e.g. `/api/webhooks/freescout/:source`. */
+  route: string;
+  event: string | null;
+  /** The sender's own id of the delivery (`X-GitHub-Delivery`, Postmark's MessageID/ID), when it gives one. */
+  delivery_id: string | null;
+  status: number;
+  duration_ms: number;
+  outcome: DeliveryOutcome;
+  /** What was done, or why it was ignored or refused. */
+  detail: string | null;
 }

@@ -1,14 +1,22 @@
 import type { FastifyRequest } from 'fastify';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import type { Config } from '../config.ts';
+import { httpError } from './errors.ts';
 import { tokenMatches } from './hmac.ts';
+import { isCrossSite, sessionIsValid } from './ops-session.ts';
 
 /** Routes for operators and the console (docs/api.md §2). */
-const INTERNAL_PATH = /^\/api\/(_internal|internal\/audit|internal\/rbac|console)(\/|\?|$)/i;
+const INTERNAL_PATH =
+  /^(\/api\/(_internal|internal\/audit|internal\/rbac|console)|\/ops|\/metrics)(\/|\?|$)/i;
+/** The operator page's sign-in form must be reachable before signing in. */
+const SIGN_IN_PATH = /^\/ops\/sign-in(\?|$)/i;
 
 export function isInternalPath(url: string): boolean {
-  return INTERNAL_PATH.test(url);
+  return INTERNAL_PATH.test(url) && !SIGN_IN_PATH.test(url);
 }
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+const CONSOLE_PATH = /^\/api\/console(\/|\?|$)/i;
 
 function isLoopback(address: string | undefined): boolean {
   if (!address) return false;
@@ -22,8 +30,9 @@ function teamOrigin(teamDomain: string): string {
 }
 
 /**
- * Decides whether a request may use an internal route: a bearer `INTERNAL_API_TOKEN`, or a
- * Cloudflare Access JWT verified against the team's JWKS. The origin is reachable without
+ * Decides whether a request may use an internal route: a bearer `INTERNAL_API_TOKEN`, the
+ * operator page's session cookie signed with it, or a Cloudflare Access JWT verified against
+ * the team's JWKS. The origin is reachable without
  * Cloudflare, so the JWT is verified, never trusted for being present. With neither
  * configured, only loopback clients pass.
  */
@@ -36,9 +45,20 @@ export function createInternalAuthorizer(settings: Config['internalAuth']) {
   };
 
   return async function isAuthorized(request: FastifyRequest): Promise<boolean> {
-    if (!token && !cf) return isLoopback(request.socket.remoteAddress);
     const bearer = /^Bearer\s+(.+)$/i.exec(request.headers.authorization ?? '')?.[1]?.trim();
     if (token && bearer && tokenMatches(bearer, [token])) return true;
+    // Everything below is what a browser sends by itself (a cookie, Cloudflare's assertion, its
+    // address), so a state-changing request must come from the service's own pages; the
+    // console's routes are the one exception, called cross-origin by the console (CORS).
+    if (
+      !SAFE_METHODS.has(request.method) &&
+      !CONSOLE_PATH.test(request.url) &&
+      isCrossSite(request.headers)
+    ) {
+      throw httpError(403, 'cross_site_request', 'state-changing requests must come from the operator page');
+    }
+    if (!token && !cf) return isLoopback(request.socket.remoteAddress);
+    if (token && sessionIsValid(token, request.headers.cookie, new Date())) return true;
     const assertion = request.headers['cf-access-jwt-assertion'];
     if (cf && typeof assertion === 'string' && assertion !== '') {
       try {

@@ -54,6 +54,9 @@ describe('with neither a token nor Cloudflare Access configured', () => {
       '/api/internal/rbac/grants?active=true',
       '/API/_INTERNAL/x',
       '/api/_internal?x=1',
+      '/ops',
+      '/ops?part=main',
+      '/metrics',
     ]) {
       expect((await statusOf(app, {}, '203.0.113.9', url)).status).toBe(401);
     }

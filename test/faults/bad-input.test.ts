@@ -307,6 +307,10 @@ describe('query strings on the GET routes', () => {
     '/api/_internal/postmark/recent-deliveries',
     '/api/internal/rbac/grants',
     '/api/_internal/autolink/deliveries',
+    '/api/_internal/deliveries',
+    '/api/_internal/ops/summary',
+    '/ops',
+    '/metrics',
   ];
   const BAD_QUERIES = [
     'limit=0',

@@ -106,7 +106,11 @@ describe('the retention job', () => {
     });
     try {
       await vi.waitFor(async () => expect(await ages()).toEqual([1]));
-      const lease = await database.db.selectFrom('job_lease').select('name').execute();
+      const lease = await database.db
+        .selectFrom('job_lease')
+        .select('name')
+        .where('name', '=', 'postmark-retention')
+        .execute();
       expect(lease).toEqual([{ name: 'postmark-retention' }]);
     } finally {
       await app.close();

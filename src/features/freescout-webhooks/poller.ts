@@ -80,10 +80,13 @@ export async function pollFreescoutChanges(deps: PollDeps): Promise<PollResult> 
     if (await write(deps, snapshot)) refreshed++;
     if (snapshot.updatedAt && snapshot.updatedAt > newest) newest = snapshot.updatedAt;
   }
+  const polledAt = clock.now();
   await db
     .insertInto('freescout_poll_cursor')
-    .values({ name: CURSOR_NAME, updated_since: newest })
-    .onConflict((conflict) => conflict.column('name').doUpdateSet({ updated_since: newest }))
+    .values({ name: CURSOR_NAME, updated_since: newest, last_polled_at: polledAt })
+    .onConflict((conflict) =>
+      conflict.column('name').doUpdateSet({ updated_since: newest, last_polled_at: polledAt }),
+    )
     .execute();
 
   const revalidated = await revalidateExpiringTickets(deps);

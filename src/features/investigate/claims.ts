@@ -121,6 +121,15 @@ export async function unresolvedAttempts(
   return rows.map((row) => ({ workflowId: row.workflow_id, startedAt: new Date(row.started_at) }));
 }
 
+/** A click answered with the surface's open ticket: counted on the attempt that created it. */
+export async function countAbsorbedClick(db: Db, workflowId: string): Promise<void> {
+  await db
+    .updateTable('investigate_attempt')
+    .set((eb) => ({ clicks_absorbed: eb('clicks_absorbed', '+', 1) }))
+    .where('workflow_id', '=', workflowId)
+    .execute();
+}
+
 /** The earlier attempts were looked for in FreeScout and are not there: stop looking for them. */
 export async function abandonAttempts(db: Db, workflowIds: string[], now: Date): Promise<void> {
   if (workflowIds.length === 0) return;

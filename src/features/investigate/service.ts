@@ -9,6 +9,7 @@ import {
   abandonAttempts,
   attemptOutcome,
   claimSurface,
+  countAbsorbedClick,
   readClaim,
   recordAttemptStarted,
   recordTicketOpened,
@@ -81,7 +82,10 @@ export async function investigateSurface(
   for (;;) {
     const now = clock.now();
     const claim = await readClaim(db, request.surface);
-    if (claim && isOpenWithin(claim, now, windowMs)) return deduplicated(claim);
+    if (claim && isOpenWithin(claim, now, windowMs)) {
+      await countAbsorbedClick(db, claim.workflowId);
+      return deduplicated(claim);
+    }
 
     if (awaitedWorkflowId !== undefined && claim?.workflowId !== awaitedWorkflowId) {
       // The create this click waited for gave up its claim: it failed, and so does this click.

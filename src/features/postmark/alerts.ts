@@ -84,13 +84,19 @@ export async function findAlertsOverThreshold(
  */
 export async function claimAlert(db: Db, alert: PostmarkAlert): Promise<boolean> {
   const windowStart = new Date(alert.detectedAt.getTime() - alert.windowMs);
+  // The history row is written in the same statement, so it lists exactly the alerts claimed.
   const { rows } = await sql<{ kind: string }>`
-    insert into postmark_alert_state (kind, alerted_at, rate, events, messages)
-    values (${alert.kind}, ${alert.detectedAt}, ${alert.rate}, ${alert.events}, ${alert.messages})
-    on conflict (kind) do update set
-      alerted_at = excluded.alerted_at, rate = excluded.rate,
-      events = excluded.events, messages = excluded.messages
-    where postmark_alert_state.alerted_at <= ${windowStart}
+    with claimed as (
+      insert into postmark_alert_state (kind, alerted_at, rate, events, messages)
+      values (${alert.kind}, ${alert.detectedAt}, ${alert.rate}, ${alert.events}, ${alert.messages})
+      on conflict (kind) do update set
+        alerted_at = excluded.alerted_at, rate = excluded.rate,
+        events = excluded.events, messages = excluded.messages
+      where postmark_alert_state.alerted_at <= ${windowStart}
+      returning kind, alerted_at, rate, events, messages
+    )
+    insert into postmark_alert_sent (kind, alerted_at, rate, threshold, events, messages)
+    select kind, alerted_at, rate, ${alert.threshold}, events, messages from claimed
     returning kind`.execute(db);
   return rows.length === 1;
 }

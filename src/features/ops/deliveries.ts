@@ -1,0 +1,97 @@
+import { sql } from 'kysely';
+import type { Db } from '../../db/database.ts';
+import type { DeliveryOutcome } from '../../db/schema.ts';
+
+export const DELIVERY_LOG_RETENTION_LEASE = 'delivery-log-retention';
+const DAY_MS = 24 * 60 * 60_000;
+const PRUNE_BATCH_SIZE = 5_000;
+
+export interface LoggedDelivery {
+  id: number;
+  received_at: string;
+  route: string;
+  event: string | null;
+  delivery_id: string | null;
+  status: number;
+  duration_ms: number;
+  outcome: DeliveryOutcome;
+  detail: string | null;
+}
+
+export interface DeliveryFilter {
+  route?: string | undefined;
+  /** An exact status (`401`), a class (`4xx`), or an outcome (`ignored`, `rejected`, …). */
+  status?: string | undefined;
+  limit: number;
+}
+
+export function toLoggedDelivery(row: {
+  id: number;
+  received_at: Date | string;
+  route: string;
+  event: string | null;
+  delivery_id: string | null;
+  status: number;
+  duration_ms: number;
+  outcome: DeliveryOutcome;
+  detail: string | null;
+}): LoggedDelivery {
+  return {
+    ...row,
+    received_at: new Date(row.received_at).toISOString(),
+    duration_ms: Number(row.duration_ms),
+  };
+}
+
+/** Newest first; `route` matches the route pattern or the path a sender posts to. */
+export async function listLoggedDeliveries(db: Db, filter: DeliveryFilter): Promise<LoggedDelivery[]> {
+  let query = db
+    .selectFrom('delivery_log')
+    .select([
+      'id',
+      'received_at',
+      'route',
+      'event',
+      'delivery_id',
+      'status',
+      'duration_ms',
+      'outcome',
+      'detail',
+    ])
+    .orderBy('id', 'desc')
+    .limit(filter.limit);
+  if (filter.route) query = query.where('route', '=', filter.route);
+  const status = filter.status;
+  if (status && /^[1-5]xx$/i.test(status)) {
+    const floor = Number(status[0]) * 100;
+    query = query.where('status', '>=', floor).where('status', '<', floor + 100);
+  } else if (status && /^[0-9]+$/.test(status)) {
+    query = query.where('status', '=', Number(status));
+  } else if (status) {
+    query = query.where('outcome', '=', status.toLowerCase() as DeliveryOutcome);
+  }
+  return (await query.execute()).map(toLoggedDelivery);
+}
+
+/**
+ * Deletes rows received before the retention cutoff, oldest first, one short statement per
+ * batch (ids grow with time, so the old rows sit at the start of the primary key).
+ */
+export async function pruneDeliveryLog(
+  db: Db,
+  options: { now: Date; retentionDays: number; batchSize?: number; signal?: AbortSignal },
+): Promise<number> {
+  const cutoff = new Date(options.now.getTime() - options.retentionDays * DAY_MS);
+  const batchSize = options.batchSize ?? PRUNE_BATCH_SIZE;
+  let pruned = 0;
+  while (!options.signal?.aborted) {
+    const result = await sql`
+      delete from delivery_log
+      where id in (select id from delivery_log order by id limit ${batchSize})
+        and received_at < ${cutoff}`.execute(db);
+    const deleted = Number(result.numAffectedRows ?? 0);
+    pruned += deleted;
+    if (deleted < batchSize) break;
+  }
+  return pruned;
+}

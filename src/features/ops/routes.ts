@@ -1,0 +1,216 @@
+import { randomBytes } from 'node:crypto';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { type BackgroundJob, runEvery } from '../../lib/background.ts';
+import type { FeatureDeps } from '../../lib/deps.ts';
+import { tokenMatches } from '../../lib/hmac.ts';
+import { acquireLease, releaseLease } from '../../lib/lease.ts';
+import type { Observability } from '../../lib/observability.ts';
+import { isCrossSite, issueSession, sessionCookie } from '../../lib/ops-session.ts';
+import { DELIVERY_LOG_RETENTION_LEASE, listLoggedDeliveries, pruneDeliveryLog } from './deliveries.ts';
+import { registerDatabaseGauges } from './gauges.ts';
+import { renderOpsMain, renderOpsPage, renderSignIn } from './page.ts';
+import { readOpsSummary } from './summary.ts';
+
+const RETENTION_INTERVAL_MS = 15 * 60_000;
+const RETENTION_LEASE_MS = 10 * 60_000;
+
+export interface OpsDeps extends FeatureDeps {
+  observability: Observability;
+}
+
+const errorSchema = z.object({ error: z.string(), message: z.string() });
+const internalSecurity: Array<Record<string, string[]>> = [{ internalToken: [] }, { cfAccess: [] }];
+
+const deliveriesQuerySchema = z.object({
+  route: z.string().trim().min(1).max(300).optional(),
+  status: z
+    .string()
+    .regex(
+      /^([1-5][0-9][0-9]|[1-5]xx|processed|accepted|ignored|rejected|failed)$/i,
+      'expected a status code (401), a class (4xx) or an outcome (processed, accepted, ignored, rejected, failed)',
+    )
+    .optional(),
+  limit: z
+    .string()
+    .regex(/^[0-9]+$/, 'expected an integer from 1 to 500')
+    .transform(Number)
+    .pipe(z.number().int().min(1).max(500))
+    .default(50),
+});
+
+const loggedDeliverySchema = z.object({
+  id: z.number(),
+  received_at: z.string(),
+  route: z.string(),
+  event: z.string().nullable(),
+  delivery_id: z.string().nullable(),
+  status: z.number(),
+  duration_ms: z.number(),
+  outcome: z.enum(['processed', 'accepted', 'ignored', 'rejected', 'failed']),
+  detail: z.string().nullable(),
+});
+
+/** The page's own script and styles run by nonce; it may reach nothing but this service. */
+function contentSecurityPolicy(nonce: string): string {
+  return [
+    "default-src 'none'",
+    `script-src 'nonce-${nonce}'`,
+    `style-src 'nonce-${nonce}'`,
+    "connect-src 'self'",
+    "img-src 'self' data:",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+    "base-uri 'none'",
+  ].join('; ');
+}
+
+function sendHtml(reply: FastifyReply, status: number, render: (nonce: string) => string) {
+  const nonce = randomBytes(16).toString('base64');
+  return reply
+    .code(status)
+    .header('content-type', 'text/html; charset=utf-8')
+    .header('content-security-policy', contentSecurityPolicy(nonce))
+    .header('cache-control', 'no-store')
+    .header('referrer-policy', 'no-referrer')
+    .header('x-content-type-options', 'nosniff')
+    .send(render(nonce));
+}
+
+const wantsHtml = (request: FastifyRequest) => /text\/html/i.test(request.headers.accept ?? '');
+const overHttps = (request: FastifyRequest) =>
+  /^https$/i.test(
+    String(request.headers['x-forwarded-proto'] ?? '')
+      .split(',')[0]
+      ?.trim() ?? '',
+  );
+
+export const opsRoutes: FastifyPluginAsync<OpsDeps> = async (base, deps) => {
+  const app = base.withTypeProvider<ZodTypeProvider>();
+  const { config, db, clock, log, observability } = deps;
+  const token = config.internalAuth.token;
+  const retentionDays = config.ops.deliveryLogRetentionDays;
+  registerDatabaseGauges(observability.metrics.registry, { db, clock });
+
+  // Reads first write this instance's buffered log rows, so a delivery just answered is listed.
+  const summary = async () => {
+    await observability.deliveryLog.flush();
+    return readOpsSummary({ db, config, now: clock.now(), webhookRoutes: observability.webhookRoutes });
+  };
+
+  // The sign-in form posts urlencoded; only this plugin's routes accept it.
+  app.addContentTypeParser(
+    'application/x-www-form-urlencoded',
+    { parseAs: 'string', bodyLimit: 4096 },
+    (_request, body, done) => done(null, Object.fromEntries(new URLSearchParams(String(body)))),
+  );
+
+  app.get(
+    '/ops',
+    {
+      schema: {
+        summary: 'The operator page (HTML): health, email, FreeScout, GitHub links, Investigate, deliveries',
+        security: internalSecurity,
+        querystring: z.object({ part: z.enum(['main']).optional() }),
+      },
+      // A browser refused for want of credentials gets the sign-in form instead of JSON.
+      onSend: async (request, reply, payload) => {
+        if (reply.statusCode !== 401 || !token || !wantsHtml(request)) return payload;
+        const nonce = randomBytes(16).toString('base64');
+        reply
+          .header('content-type', 'text/html; charset=utf-8')
+          .header('content-security-policy', contentSecurityPolicy(nonce))
+          .header('cache-control', 'no-store');
+        return renderSignIn(nonce);
+      },
+    },
+    async (request, reply) => {
+      const data = await summary();
+      if (request.query.part === 'main') return sendHtml(reply, 200, () => renderOpsMain(data));
+      return sendHtml(reply, 200, (nonce) => renderOpsPage(data, nonce, token !== undefined));
+    },
+  );
+
+  app.get('/ops/sign-in', { schema: { hide: true } }, async (_request, reply) => {
+    if (!token) return reply.redirect('/ops', 303);
+    return sendHtml(reply, 200, (nonce) => renderSignIn(nonce));
+  });
+
+  app.post(
+    '/ops/sign-in',
+    {
+      schema: {
+        summary: 'Exchanges INTERNAL_API_TOKEN for the operator page session cookie (form post)',
+        body: z.object({ token: z.string().max(1000).optional() }),
+      },
+    },
+    async (request, reply) => {
+      if (!token) return reply.redirect('/ops', 303);
+      if (isCrossSite(request.headers)) {
+        return sendHtml(reply, 403, (nonce) => renderSignIn(nonce, 'Sign in from this page only.'));
+      }
+      if (!tokenMatches(request.body.token, [token])) {
+        request.log.info('ops sign-in refused');
+        return sendHtml(reply, 401, (nonce) => renderSignIn(nonce, 'That token is not valid.'));
+      }
+      reply.header('set-cookie', sessionCookie(issueSession(token, clock.now()), overHttps(request)));
+      return reply.redirect('/ops', 303);
+    },
+  );
+
+  app.post('/ops/sign-out', { schema: { hide: true } }, async (request, reply) => {
+    reply.header('set-cookie', sessionCookie('', overHttps(request), 0));
+    return reply.redirect(token ? '/ops/sign-in' : '/ops', 303);
+  });
+
+  app.get(
+    '/api/_internal/ops/summary',
+    { schema: { summary: "The operator page's data as JSON", security: internalSecurity } },
+    async () => summary(),
+  );
+
+  app.get(
+    '/api/_internal/deliveries',
+    {
+      schema: {
+        summary: 'The delivery log: every inbound webhook, newest first',
+        security: internalSecurity,
+        querystring: deliveriesQuerySchema,
+        response: { 200: z.object({ deliveries: z.array(loggedDeliverySchema) }), 400: errorSchema },
+      },
+    },
+    async (request) => {
+      await observability.deliveryLog.flush();
+      return { deliveries: await listLoggedDeliveries(db, request.query) };
+    },
+  );
+
+  app.get(
+    '/metrics',
+    { schema: { summary: 'Prometheus metrics (text exposition format)' } },
+    async (_request, reply) => {
+      const { registry } = observability.metrics;
+      return reply.header('content-type', registry.contentType).send(await registry.metrics());
+    },
+  );
+
+  let retention: BackgroundJob | undefined;
+  if (deps.backgroundJobs && retentionDays > 0) {
+    retention = runEvery(
+      DELIVERY_LOG_RETENTION_LEASE,
+      RETENTION_INTERVAL_MS,
+      async (signal) => {
+        const now = clock.now();
+        if (!(await acquireLease(db, DELIVERY_LOG_RETENTION_LEASE, RETENTION_LEASE_MS, now))) return;
+        const pruned = await pruneDeliveryLog(db, { now, retentionDays, signal });
+        if (pruned > 0) log.info({ pruned }, 'delivery log pruned');
+      },
+      log,
+    );
+  }
+  app.addHook('onClose', async () => {
+    await retention?.stop();
+    if (retention) await releaseLease(db, DELIVERY_LOG_RETENTION_LEASE).catch(() => undefined);
+  });
+};
