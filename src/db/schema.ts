@@ -19,6 +19,8 @@ export interface Database {
   autolink_delivery: AutolinkDeliveryTable;
   autolink_link: AutolinkLinkTable;
   autolink_close_comment: AutolinkCloseCommentTable;
+  autolink_sweep_cursor: AutolinkSweepCursorTable;
+  freescout_webhook_registration: FreescoutWebhookRegistrationTable;
 }
 
 /** Timestamps are written as Date and read back as Date on both drivers. */
@@ -95,6 +97,8 @@ export interface InvestigateTicketTable {
   ticket_url: string | null;
   /** Start of the dedup window. */
   opened_at: Timestamp | null;
+  /** When `auto:status` was seen on the ticket (FreeScout drops tags sent with the create). */
+  tagged_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
 }
 
 export type InvestigateAttemptOutcome = 'in_flight' | 'created' | 'failed' | 'unknown' | 'abandoned';
@@ -150,7 +154,11 @@ export interface PostmarkAlertStateTable {
 }
 
 export type AutolinkDeliveryStatus = 'pending' | 'processing' | 'done' | 'failed';
-export type AutolinkEventKind = 'created' | 'status';
+/**
+ * `created` and `status`: FreeScout's events of those names; `evaluate`: any other conversation
+ * event, a sweep hit or a ticket the service created — each only re-checks the criteria.
+ */
+export type AutolinkEventKind = 'created' | 'status' | 'evaluate';
 
 /** One verified FreeScout delivery; the worker claims due rows with `for update skip locked`. */
 export interface AutolinkDeliveryTable {
@@ -209,4 +217,20 @@ export interface AutolinkCloseCommentTable {
   comment_id: number | null;
   posted_at: Timestamp | null;
   created_at: Timestamp;
+}
+
+/** Where the autolink sweep (tickets tagged after they arrived) resumes. */
+export interface AutolinkSweepCursorTable {
+  name: string;
+  updated_since: Timestamp;
+}
+
+/** A webhook the CLI registered in FreeScout, by feature: FreeScout cannot list them. */
+export interface FreescoutWebhookRegistrationTable {
+  feature: string;
+  webhook_id: number;
+  url: string;
+  /** Comma-separated event names. */
+  events: string;
+  registered_at: Timestamp;
 }

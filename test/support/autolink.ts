@@ -14,6 +14,8 @@ import { type FakeGitHub, startFakeGitHub } from './fake-github.ts';
 export const WEBHOOK_SECRET = 'autolink-webhook-secret';
 export const ISSUE_URL_FIELD_ID = 7;
 export const PUBLIC_URL = 'https://tickets.example.test';
+/** The fake's one agent, whom the service writes its notes as. */
+export const API_USER_ID = 1;
 export const GITHUB_OWNER = 'raxx-app';
 export const GITHUB_REPO = 'TradeMasterAPI';
 
@@ -57,6 +59,7 @@ export async function startAutolinkFakes(): Promise<AutolinkFakes> {
       FREESCOUT_PUBLIC_URL: PUBLIC_URL,
       FREESCOUT_AUTOLINK_MAILBOX_IDS: '1,2',
       FREESCOUT_GITHUB_ISSUE_URL_FIELD_ID: String(ISSUE_URL_FIELD_ID),
+      FREESCOUT_API_USER_ID: String(API_USER_ID),
       ...overrides,
     }),
     async close() {
@@ -126,10 +129,10 @@ export function sign(raw: string, secret = WEBHOOK_SECRET): string {
   return createHmac('sha256', secret).update(raw).digest('hex');
 }
 
-/** The conversation as FreeScout's webhook sends it (the API object, without threads). */
+/** The conversation as FreeScout's webhook sends it: the API object with its threads, never its tags. */
 export function webhookBody(conversation: FakeConversation): Record<string, unknown> {
-  const { threads, ...wire } = conversation;
-  return { ...wire, threadsCount: threads.length };
+  const { threads, tags: _tags, ...wire } = conversation;
+  return { ...wire, threadsCount: threads.length, _embedded: { threads } };
 }
 
 /** Runs the worker, then jumps past every backoff, until nothing is left to do. */

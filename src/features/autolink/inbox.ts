@@ -64,6 +64,33 @@ export async function storeDelivery(db: Db, delivery: NewDelivery, now: Date): P
 }
 
 /**
+ * Queues a re-check of one ticket's criteria that no FreeScout webhook asked for: a sweep hit
+ * (`reason` names the ticket's updatedAt, so each change is queued once) or a ticket the
+ * service itself created. Goes through the same inbox, claims and leases as a webhook.
+ */
+export async function enqueueEvaluation(
+  db: Db,
+  request: { conversationId: number; origin: 'sweep' | 'created_by_service'; reason: string },
+  now: Date,
+): Promise<number> {
+  const event = `raptor.${request.origin}`;
+  const body = JSON.stringify({ id: request.conversationId, reason: request.reason });
+  return storeDelivery(
+    db,
+    {
+      source: 'ops',
+      event,
+      kind: 'evaluate',
+      conversationId: request.conversationId,
+      reportedStatus: null,
+      closeKey: null,
+      rawBody: Buffer.from(body),
+    },
+    now,
+  );
+}
+
+/**
  * Claims up to `limit` due deliveries for `holder` until `lockedUntil`. A delivery left
  * `processing` by a worker that died is due again once its lock has expired.
  */
