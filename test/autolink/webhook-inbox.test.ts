@@ -134,11 +134,21 @@ describe('POST /api/webhooks/freescout/{ops,support}', () => {
   it('queues a criteria check for every other conversation event, aliases and Workflows events included', async () => {
     const ticket = fakes.freescout.state.insertConversation({ mailboxId: 1 });
     const body = webhookBody(ticket);
-    for (const event of ['convo.assigned', 'convo.note.created', 'Convo.Agent.Reply.Created', 'workflow.escalate']) {
+    for (const event of [
+      'convo.assigned',
+      'convo.note.created',
+      'Convo.Agent.Reply.Created',
+      'workflow.escalate',
+    ]) {
       const answer = await instance.deliver(event, body);
       expect(answer).toEqual({ status: 202, body: { ok: true, delivery_id: expect.any(Number) } });
     }
-    expect((await storedDeliveries()).map((row) => row.kind)).toEqual(['evaluate', 'evaluate', 'evaluate', 'evaluate']);
+    expect((await storedDeliveries()).map((row) => row.kind)).toEqual([
+      'evaluate',
+      'evaluate',
+      'evaluate',
+      'evaluate',
+    ]);
   });
 
   it('stores a verified delivery and answers 202 with its id before any work is done', async () => {

@@ -95,7 +95,10 @@ describe('investigate when FreeScout fails', () => {
 
     // Nothing found before the create could have finished proves nothing: no second create yet.
     const early = await clickInvestigate(app, { surface: 'flaky', state: 'DOWN' });
-    expect(early).toEqual({ status: 503, body: { error: 'ticket_outcome_unknown', message: expect.any(String) } });
+    expect(early).toEqual({
+      status: 503,
+      body: { error: 'ticket_outcome_unknown', message: expect.any(String) },
+    });
     expect(creates(fake)).toHaveLength(1);
 
     clock.advance(SETTLE_MS);

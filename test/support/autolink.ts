@@ -5,6 +5,7 @@ import { loadConfig } from '../../src/config.ts';
 import type { Db } from '../../src/db/database.ts';
 import type { AutolinkDeps } from '../../src/features/autolink/service.ts';
 import { runAutolinkWorker } from '../../src/features/autolink/worker.ts';
+import type { Clock } from '../../src/lib/clock.ts';
 import type { Clients } from '../../src/lib/deps.ts';
 import { manualClock, startTestApp, type TestApp } from './app.ts';
 import type { FakeConversation, FakeFreeScout } from './fake-freescout.ts';
@@ -21,17 +22,20 @@ export const GITHUB_REPO = 'TradeMasterAPI';
 
 export type ManualClock = ReturnType<typeof manualClock>;
 
-/** FreeScout and GitHub fakes on loopback, sharing the test's manual clock. */
-export interface AutolinkFakes {
-  clock: ManualClock;
+/** FreeScout and GitHub fakes on loopback, sharing the test's clock (manual unless told). */
+export interface AutolinkFakes<C extends Clock = ManualClock> {
+  clock: C;
   github: FakeGitHub;
   freescout: FakeFreeScout;
   env(overrides?: Record<string, string | undefined>): Record<string, string | undefined>;
   close(): Promise<void>;
 }
 
-export async function startAutolinkFakes(): Promise<AutolinkFakes> {
-  const clock = manualClock();
+export function startAutolinkFakes(): Promise<AutolinkFakes>;
+/** With a real clock, for tests where upstreams are slow in real time. */
+export function startAutolinkFakes<C extends Clock>(options: { clock: C }): Promise<AutolinkFakes<C>>;
+export async function startAutolinkFakes(options: { clock?: Clock } = {}): Promise<AutolinkFakes<Clock>> {
+  const clock = options.clock ?? manualClock();
   const github = await startFakeGitHub({
     owner: GITHUB_OWNER,
     repo: GITHUB_REPO,
@@ -85,13 +89,20 @@ export interface AutolinkInstance {
 
 export async function startAutolinkInstance(
   db: Db,
-  fakes: AutolinkFakes,
+  fakes: AutolinkFakes<Clock>,
   envOverrides: Record<string, string | undefined> = {},
+  options: { listen?: boolean } = {},
 ): Promise<AutolinkInstance> {
   const env = fakes.env(envOverrides);
   // The app and the test's hand-driven worker share one set of clients, as in the web process.
   const clients = createClients(loadConfig(env));
-  const instance = await startTestApp({ db, env, clock: fakes.clock, clients });
+  const instance = await startTestApp({
+    db,
+    env,
+    clock: fakes.clock,
+    clients,
+    listen: options.listen ?? false,
+  });
   const deps: AutolinkDeps = {
     db,
     clients,
@@ -133,6 +144,24 @@ export function sign(raw: string, secret = WEBHOOK_SECRET): string {
 export function webhookBody(conversation: FakeConversation): Record<string, unknown> {
   const { threads, tags: _tags, ...wire } = conversation;
   return { ...wire, threadsCount: threads.length, _embedded: { threads } };
+}
+
+/** Registers a FreeScout webhook (all conversation events) pointing at the instance's autolink route. */
+export async function subscribe(fakes: AutolinkFakes<Clock>, instance: AutolinkInstance): Promise<void> {
+  const events = [
+    'convo.created',
+    'convo.status',
+    'convo.note.created',
+    'convo.customer.reply.created',
+    'convo.agent.reply.created',
+    'convo.assigned',
+  ];
+  const answer = await fetch(`${fakes.freescout.url}/api/webhooks`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-freescout-api-key': 'freescout-key' },
+    body: JSON.stringify({ url: `${instance.app.url}/api/webhooks/freescout/ops`, events }),
+  });
+  if (answer.status !== 201) throw new Error(`webhook registration answered ${answer.status}`);
 }
 
 /** Runs the worker, then jumps past every backoff, until nothing is left to do. */
