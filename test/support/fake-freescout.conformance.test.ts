@@ -61,6 +61,7 @@ async function call(method: string, path: string, body?: unknown) {
   return {
     status: response.statusCode,
     headers: response.headers,
+    // biome-ignore lint/suspicious/noExplicitAny: wire bodies are asserted field by field below
     body: text === '' ? undefined : (JSON.parse(text) as Record<string, any>),
   };
 }
