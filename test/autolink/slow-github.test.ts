@@ -54,7 +54,11 @@ async function retryNow(deliveryId: number) {
 
 describe('an issue create slower than the GitHub timeout', () => {
   it('opens exactly one issue: the retry waits for the create to settle, then finds it', async () => {
-    const ticket = fakes.freescout.state.insertConversation({ mailboxId: 1, subject: 'Slow GitHub', tags: ['bug'] });
+    const ticket = fakes.freescout.state.insertConversation({
+      mailboxId: 1,
+      subject: 'Slow GitHub',
+      tags: ['bug'],
+    });
     fakes.github.failNext({ delayMs: 3 * TIMEOUT_MS }, { method: 'POST', path: ISSUE_CREATE });
     const delivered = await instance.deliver('convo.created', webhookBody(ticket));
     const deliveryId = Number(delivered.body.delivery_id);
@@ -73,7 +77,10 @@ describe('an issue create slower than the GitHub timeout', () => {
     await instance.runWorker();
     expect(issuePosts(fakes.github)).toHaveLength(1);
     const [waiting] = await deliveryRows();
-    expect(waiting).toMatchObject({ status: 'pending', last_error: expect.stringContaining('unknown outcome') });
+    expect(waiting).toMatchObject({
+      status: 'pending',
+      last_error: expect.stringContaining('unknown outcome'),
+    });
     expect(new Date(waiting?.next_attempt_at ?? 0).getTime()).toBeGreaterThanOrEqual(
       new Date(link?.create_started_at ?? 0).getTime() + SETTLE_MS,
     );
@@ -82,14 +89,20 @@ describe('an issue create slower than the GitHub timeout', () => {
     await sleep(3 * TIMEOUT_MS + 100);
     await instance.runWorker();
     expect(issuePosts(fakes.github)).toHaveLength(1);
-    expect(fakes.github.state.issues().filter((issue) => issue.body?.includes(`ticket:${ticket.id} `))).toHaveLength(1);
+    expect(
+      fakes.github.state.issues().filter((issue) => issue.body?.includes(`ticket:${ticket.id} `)),
+    ).toHaveLength(1);
     const [done] = await deliveryRows();
     expect(done).toMatchObject({ status: 'done', outcome: 'issue_recovered' });
     expect(notesOn(fakes.freescout, ticket.id)).toHaveLength(1);
   });
 
   it('creates again only after the create settled and a later search found nothing', async () => {
-    const ticket = fakes.freescout.state.insertConversation({ mailboxId: 1, subject: 'Lost create', tags: ['bug'] });
+    const ticket = fakes.freescout.state.insertConversation({
+      mailboxId: 1,
+      subject: 'Lost create',
+      tags: ['bug'],
+    });
     // GitHub never answers and never creates.
     fakes.github.failNext({ hang: true }, { method: 'POST', path: ISSUE_CREATE });
     const delivered = await instance.deliver('convo.created', webhookBody(ticket));
@@ -101,13 +114,19 @@ describe('an issue create slower than the GitHub timeout', () => {
     await sleep(SETTLE_MS);
     await instance.runWorker();
     expect(issuePosts(fakes.github)).toHaveLength(2);
-    expect(fakes.github.state.issues().filter((issue) => issue.body?.includes(`ticket:${ticket.id} `))).toHaveLength(1);
+    expect(
+      fakes.github.state.issues().filter((issue) => issue.body?.includes(`ticket:${ticket.id} `)),
+    ).toHaveLength(1);
     const [done] = await deliveryRows();
     expect(done).toMatchObject({ status: 'done', outcome: 'issue_created' });
   });
 
   it('does not wait when GitHub refused the create outright (nothing can have been created)', async () => {
-    const ticket = fakes.freescout.state.insertConversation({ mailboxId: 1, subject: 'Refused', tags: ['bug'] });
+    const ticket = fakes.freescout.state.insertConversation({
+      mailboxId: 1,
+      subject: 'Refused',
+      tags: ['bug'],
+    });
     fakes.github.failNext({ status: 422 }, { method: 'POST', path: ISSUE_CREATE });
     const delivered = await instance.deliver('convo.created', webhookBody(ticket));
     await instance.runWorker();
