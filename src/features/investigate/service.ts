@@ -112,7 +112,8 @@ export async function investigateSurface(
     if (awaitedWorkflowId !== undefined && claim?.workflowId !== awaitedWorkflowId) {
       // The create this click waited for gave up its claim: it failed, and so does this click.
       const outcome = await attemptOutcome(db, awaitedWorkflowId);
-      if (outcome === 'failed' || outcome === 'unknown' || outcome === 'abandoned') {
+      // `abandoned`: it stood back for an earlier unsettled create; this click looks for itself.
+      if (outcome === 'failed' || outcome === 'unknown') {
         throw freescoutUnavailable('the ticket being created for this surface could not be created');
       }
       awaitedWorkflowId = undefined;
