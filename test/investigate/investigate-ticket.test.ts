@@ -88,6 +88,21 @@ describe('POST /api/console/status/investigate', () => {
     expect(text).toContain('&lt;script&gt;');
   });
 
+  it('keeps the ticket when tagging fails, and tags it on the next click', async () => {
+    fake.failNext({ status: 503 }, { method: 'PUT', path: /\/tags$/, times: 3 });
+    const first = await clickInvestigate(app, { surface: 'untagged', state: 'DOWN' });
+    expect(first.status).toBe(201);
+    const id = first.body.conversation_id;
+    expect(fake.state.conversation(id)?.tags).toEqual([]);
+
+    const second = await clickInvestigate(app, { surface: 'untagged', state: 'DOWN' });
+    expect(second).toEqual({ status: 200, body: { ...first.body, deduplicated: true } });
+    expect(fake.state.conversation(id)?.tags.map((tag) => tag.name)).toEqual(['auto:status']);
+    expect(
+      creates(fake).filter((request) => JSON.stringify(request.body).includes('untagged is')),
+    ).toHaveLength(1);
+  });
+
   it('sends one create per new ticket with the API key, without tags', async () => {
     await clickInvestigate(app, { surface: 'billing', state: 'DEGRADED' });
     const [create] = creates(fake).slice(-1);
