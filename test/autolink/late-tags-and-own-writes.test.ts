@@ -113,6 +113,22 @@ describe('a trigger tag added after the ticket arrived', () => {
     expect(issuePosts(fakes.github)).toHaveLength(1);
   });
 
+  it('is found by the sweep although tagging does not move the ticket’s updatedAt', async () => {
+    const ticket = fakes.freescout.state.insertConversation({ mailboxId: 1, subject: 'Tagged later' });
+    expect(await sweepTaggedTickets(instance.deps)).toEqual({ swept: true, queued: 0 });
+    fakes.clock.advance(300_000);
+    const before = ticket.updatedAt;
+    fakes.freescout.state.addTags(ticket.id, ['bug']);
+    expect(fakes.freescout.state.conversation(ticket.id)?.updatedAt).toBe(before);
+
+    expect(await sweepTaggedTickets(instance.deps)).toEqual({ swept: true, queued: 1 });
+    await settle();
+    expect(issuePosts(fakes.github)).toHaveLength(1);
+    // Read again by later sweeps, but queued once per (ticket, updatedAt) and skipped once linked.
+    fakes.clock.advance(300_000);
+    expect(await sweepTaggedTickets(instance.deps)).toEqual({ swept: true, queued: 0 });
+  });
+
   it('sweeps on one instance at a time', async () => {
     fakes.freescout.state.insertConversation({ mailboxId: 1, tags: ['bug'] });
     const first = await sweepTaggedTickets(instance.deps, 'instance-a');

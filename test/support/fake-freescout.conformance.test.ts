@@ -123,6 +123,15 @@ describe('fake FreeScout conforms to the API & Webhooks module', () => {
     expect(read.body?._embedded.tags.map((tag: { name: string }) => tag.name)).toEqual(['auto:status']);
   });
 
+  it('Tags module Entities/Tag.php L135-160: tagging (UI or PUT) does not move the conversation’s updatedAt', async () => {
+    const { id, updatedAt } = fake.state.insertConversation({ createdAt: '2026-01-01T00:00:00Z' });
+    await call('PUT', `/api/conversations/${id}/tags`, { tags: ['bug'] });
+    fake.state.addTags(id, ['vip']);
+    const read = await call('GET', `/api/conversations/${id}?embed=tags`);
+    expect(read.body?.updatedAt).toBe(updatedAt);
+    expect(read.body?._embedded.tags).toHaveLength(2);
+  });
+
   it('API L924-935 + L2734-2741: a note or message without an existing `user` is a 400 naming `user`', async () => {
     const { id } = fake.state.insertConversation();
     for (const body of [

@@ -99,7 +99,7 @@ export interface FakeFreeScoutState {
   insertConversation(seed?: ConversationSeed): FakeConversation;
   /** Changes the status the way an agent would, bumping updatedAt; nobody is notified. */
   setStatus(id: number, status: FakeConversationStatus): FakeConversation;
-  /** An agent adds tags in the UI: updatedAt moves, and (as in FreeScout) no webhook is sent. */
+  /** An agent adds tags in the UI: as in FreeScout, no webhook is sent and updatedAt does not move. */
   addTags(id: number, tags: string[]): FakeConversation;
   /** Removes a conversation for good (later reads answer 404); nobody is notified. */
   deleteConversation(id: number): void;
@@ -548,11 +548,12 @@ export async function startFakeFreeScout(options: FakeFreeScoutOptions): Promise
       handle: (request, params) => {
         const input = validate(z.object({ tags: z.array(z.string()) }), request.body);
         if ('reply' in input) return input.reply;
-        // The whole set is replaced: tags not listed are detached. No webhook: there is no tag event.
-        return changeConversation(params, (conversation) => {
-          conversation.tags = tagsNamed(input.data.tags);
-          return { status: 204 };
-        });
+        // The whole set is replaced: tags not listed are detached. No webhook (there is no tag
+        // event), and updatedAt stays: Tags' attachByName/detachByName never save the conversation.
+        const conversation = conversations.get(Number(params.id));
+        if (!conversation) return errorReply(404, 'Not Found');
+        conversation.tags = tagsNamed(input.data.tags);
+        return { status: 204 };
       },
     },
     {
@@ -661,7 +662,6 @@ export async function startFakeFreeScout(options: FakeFreeScoutOptions): Promise
       addTags(id, tags) {
         const conversation = stored(id);
         conversation.tags = tagsNamed([...conversation.tags.map((tag) => tag.name), ...tags]);
-        conversation.updatedAt = stamp(conversation.updatedAt);
         return conversation;
       },
       deleteConversation(id) {

@@ -10,13 +10,19 @@ import type { AutolinkDeps } from './service.ts';
  * days. The sweep lists, per autolink mailbox and trigger tag, the conversations updated since
  * its last run and queues a criteria check for each one not linked yet. One instance sweeps at
  * a time (a lease row), and the cursor is kept in the database, as the cache poller does.
+ *
+ * FreeScout's Tags module attaches a tag without touching the conversation's `updated_at`
+ * (`Modules/Tags/Entities/Tag.php` attachByName), so a ticket tagged and otherwise untouched is
+ * not "updated since the last sweep". Each sweep therefore reads at least the last
+ * `RECENT_WINDOW_MS` of tagged tickets; a check is queued once per (ticket, updatedAt), so
+ * re-reading them costs a list call, not repeated work.
  */
 export const SWEEP_LEASE_NAME = 'autolink-sweep';
 const CURSOR_NAME = 'tagged-conversations';
 /** FreeScout stamps to the second and instances' clocks differ: re-read a margin behind the cursor. */
 const CURSOR_OVERLAP_MS = 60_000;
-/** The first sweep looks back this far (a deploy enabling the flag picks up the day's tagged tickets). */
-const FIRST_SWEEP_LOOKBACK_MS = 24 * 60 * 60_000;
+/** Every sweep reads at least this far back (tags do not move updatedAt; see above). */
+const RECENT_WINDOW_MS = 24 * 60 * 60_000;
 const PAGE_SIZE = 100;
 
 export interface SweepResult {
@@ -45,9 +51,11 @@ export async function sweepTaggedTickets(deps: AutolinkDeps, holder?: string): P
     .select('updated_since')
     .where('name', '=', CURSOR_NAME)
     .executeTakeFirst();
-  const since = cursor
-    ? new Date(new Date(cursor.updated_since).getTime() - CURSOR_OVERLAP_MS)
-    : new Date(startedAt.getTime() - FIRST_SWEEP_LOOKBACK_MS);
+  // After downtime longer than the window, from the cursor: nothing updated meanwhile is skipped.
+  const recent = startedAt.getTime() - RECENT_WINDOW_MS;
+  const since = new Date(
+    cursor ? Math.min(new Date(cursor.updated_since).getTime() - CURSOR_OVERLAP_MS, recent) : recent,
+  );
 
   let queued = 0;
   const seen = new Set<number>();
@@ -67,7 +75,7 @@ export async function sweepTaggedTickets(deps: AutolinkDeps, holder?: string): P
         seen.add(conversation.id);
         const link = await findLink(db, conversation.id);
         if (link?.note_added_at) continue;
-        await enqueueEvaluation(
+        const { stored } = await enqueueEvaluation(
           db,
           {
             conversationId: conversation.id,
@@ -76,7 +84,7 @@ export async function sweepTaggedTickets(deps: AutolinkDeps, holder?: string): P
           },
           clock.now(),
         );
-        queued++;
+        if (stored) queued++;
       }
     }
   }
