@@ -55,17 +55,30 @@ export class AutolinkNotConfiguredError extends Error {
 }
 
 /**
- * An earlier `createIssue` may still land on GitHub (it timed out or failed without an answer)
- * and the recovery search found nothing yet. No new create until `settlesAt`, when GitHub
- * must have finished whatever it was doing; the work is retried then, at no attempt's cost.
+ * An earlier write that is not idempotent (the issue, the note, the close comment) may still
+ * land upstream (it timed out or failed without an answer) and the search for it found nothing
+ * yet. No second write until `settlesAt`, when the upstream must have finished whatever it was
+ * doing; the work is retried then, at no attempt's cost.
  */
-export class IssueCreateUnsettledError extends Error {
-  override name = 'IssueCreateUnsettledError';
-  constructor(readonly settlesAt: Date) {
-    super(
-      `an earlier GitHub issue create has an unknown outcome; searching again at ${settlesAt.toISOString()}`,
-    );
+export class WriteUnsettledError extends Error {
+  override name = 'WriteUnsettledError';
+  constructor(
+    what: string,
+    readonly settlesAt: Date,
+  ) {
+    super(`an earlier ${what} has an unknown outcome; searching again at ${settlesAt.toISOString()}`);
   }
+}
+
+/** Throws while a write begun at `startedAt` may still land upstream. */
+function requireSettled(deps: AutolinkDeps, what: string, startedAt: Date, timeoutMs: number): void {
+  const settlesAt = createSettlesAt(startedAt, timeoutMs);
+  if (deps.clock.now() < settlesAt) throw new WriteUnsettledError(what, settlesAt);
+}
+
+/** A write the upstream refused with an answer created nothing: no need to look for it later. */
+function createdNothing(error: unknown): boolean {
+  return error instanceof UpstreamError && !error.details.outcomeUnknown;
 }
 
 /** Does the work of one delivery; answers its outcome, or throws for a retry. */
@@ -149,8 +162,12 @@ export async function linkTicket(
         current = await saveIssue(deps, current, found, holder);
       } else {
         if (current.create_started_at !== null) {
-          const settlesAt = createSettlesAt(new Date(current.create_started_at), clients.github.timeoutMs);
-          if (deps.clock.now() < settlesAt) throw new IssueCreateUnsettledError(settlesAt);
+          requireSettled(
+            deps,
+            'GitHub issue create',
+            new Date(current.create_started_at),
+            clients.github.timeoutMs,
+          );
         }
         conversation ??= await readTicket(clients.freescout, conversationId);
         const verdict = evaluateCriteria(conversation, config.autolink);
@@ -182,7 +199,7 @@ export async function linkTicket(
           issue = await clients.github.createIssue(draft);
         } catch (error) {
           // GitHub answered that it created nothing: the next attempt need not wait or search.
-          if (error instanceof UpstreamError && !error.details.outcomeUnknown) {
+          if (createdNothing(error)) {
             await recordLinkProgress(db, conversationId, holder, { create_started_at: null });
           }
           throw error;
@@ -288,9 +305,16 @@ async function writeBack(
         await recordLinkProgress(db, conversationId, holder, { note_added_at: clock.now() });
         return;
       }
+      requireSettled(deps, 'FreeScout note', new Date(current.note_started_at), freescout.timeoutMs);
     }
     await recordLinkProgress(db, conversationId, holder, { note_started_at: clock.now() });
-    await freescout.addNote(conversationId, { text });
+    try {
+      await freescout.addNote(conversationId, { text });
+    } catch (error) {
+      if (createdNothing(error))
+        await recordLinkProgress(db, conversationId, holder, { note_started_at: null });
+      throw error;
+    }
     await recordLinkProgress(db, conversationId, holder, { note_added_at: clock.now() });
   }
 }
@@ -336,9 +360,16 @@ export async function commentOnClose(
         await recordCloseProgress(db, comment, holder, { comment_id: earlier.id, posted_at: clock.now() });
         return 'comment_recovered';
       }
+      requireSettled(deps, 'GitHub comment', new Date(comment.started_at), github.timeoutMs);
     }
-    await recordCloseProgress(db, comment, holder, { started_at: comment.started_at ?? clock.now() });
-    const posted = await github.createComment(comment.issue_number, comment.comment_body);
+    await recordCloseProgress(db, comment, holder, { started_at: clock.now() });
+    let posted: { id: number };
+    try {
+      posted = await github.createComment(comment.issue_number, comment.comment_body);
+    } catch (error) {
+      if (createdNothing(error)) await recordCloseProgress(db, comment, holder, { started_at: null });
+      throw error;
+    }
     await recordCloseProgress(db, comment, holder, { comment_id: posted.id, posted_at: clock.now() });
     return 'comment_posted';
   } finally {

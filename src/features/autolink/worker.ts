@@ -12,11 +12,11 @@ import {
 import { renewLeases } from './links.ts';
 import {
   type AutolinkDeps,
-  IssueCreateUnsettledError,
   LEASE_MS,
   LEASE_RENEW_MS,
   processDelivery,
   TicketBusyError,
+  WriteUnsettledError,
 } from './service.ts';
 
 const POLL_INTERVAL_MS = 1_000;
@@ -97,7 +97,7 @@ async function workOn(
       log.debug({ ...context }, 'autolink: ticket busy elsewhere; delivery requeued');
       return 'retried';
     }
-    if (error instanceof IssueCreateUnsettledError) {
+    if (error instanceof WriteUnsettledError) {
       // Waiting for GitHub to settle is not a failure: it costs no attempt and keeps no worker busy.
       const nextAttemptAt = new Date(Math.max(error.settlesAt.getTime(), now.getTime() + 1_000));
       await rescheduleDelivery(db, delivery, {
@@ -108,7 +108,7 @@ async function workOn(
       });
       log.info(
         { ...context, nextAttemptAt },
-        'autolink: earlier issue create unsettled; searching again later',
+        'autolink: an earlier write is unsettled; searching again later',
       );
       return 'retried';
     }

@@ -12,8 +12,9 @@ import {
 import { openTestDatabase, type TestDatabase, truncate } from '../support/db.ts';
 
 /**
- * GitHub slower than the client's timeout, in real time: the create times out, GitHub still
- * opens the issue afterwards, and the retry must not open a second one. (Production measured
+ * GitHub (or FreeScout, for the note) slower than the client's timeout, in real time: the write
+ * times out, the upstream still makes it afterwards, and the retry must not make a second one.
+ * (Production measured
  * 20 s against a 15 s timeout; here 3 s against 1 s.)
  */
 
@@ -28,7 +29,10 @@ let instance: AutolinkInstance;
 beforeAll(async () => {
   database = await openTestDatabase();
   fakes = await startAutolinkFakes({ clock: systemClock });
-  instance = await startAutolinkInstance(database.db, fakes, { GITHUB_API_TIMEOUT_MS: String(TIMEOUT_MS) });
+  instance = await startAutolinkInstance(database.db, fakes, {
+    GITHUB_API_TIMEOUT_MS: String(TIMEOUT_MS),
+    FREESCOUT_API_TIMEOUT_MS: String(TIMEOUT_MS),
+  });
 });
 afterAll(async () => {
   await instance.close();
@@ -52,7 +56,7 @@ async function retryNow(deliveryId: number) {
   expect(answer.statusCode).toBe(202);
 }
 
-describe('an issue create slower than the GitHub timeout', () => {
+describe('writes slower than the upstream timeout', () => {
   it('opens exactly one issue: the retry waits for the create to settle, then finds it', async () => {
     const ticket = fakes.freescout.state.insertConversation({
       mailboxId: 1,
@@ -135,5 +139,36 @@ describe('an issue create slower than the GitHub timeout', () => {
     expect(issuePosts(fakes.github)).toHaveLength(2);
     const [done] = await deliveryRows();
     expect(done).toMatchObject({ status: 'done', outcome: 'issue_created' });
+  });
+
+  it('adds exactly one note when FreeScout stores it after our timeout', async () => {
+    const ticket = fakes.freescout.state.insertConversation({
+      mailboxId: 1,
+      subject: 'Slow note',
+      tags: ['bug'],
+    });
+    fakes.freescout.failNext({ delayMs: TIMEOUT_MS + 1_000 }, { method: 'POST', path: /\/threads$/ });
+    const delivered = await instance.deliver('convo.created', webhookBody(ticket));
+    await instance.runWorker();
+    const landsAt = Date.now() + 1_000;
+    expect(notesOn(fakes.freescout, ticket.id)).toHaveLength(0);
+
+    await retryNow(Number(delivered.body.delivery_id));
+    await instance.runWorker();
+    const [waiting] = await deliveryRows();
+    expect(waiting).toMatchObject({
+      status: 'pending',
+      last_error: expect.stringContaining('FreeScout note'),
+    });
+
+    await sleep(Math.max(0, landsAt - Date.now()) + SETTLE_MS);
+    await instance.runWorker();
+    expect(notesOn(fakes.freescout, ticket.id)).toHaveLength(1);
+    const notePosts = fakes.freescout.requests.filter(
+      (request) => request.method === 'POST' && request.path === `/api/conversations/${ticket.id}/threads`,
+    );
+    expect(notePosts).toHaveLength(1);
+    const [done] = await deliveryRows();
+    expect(done?.status).toBe('done');
   });
 });
