@@ -538,7 +538,12 @@ export async function startFakeFreeScout(options: FakeFreeScoutOptions): Promise
           if (subject !== undefined) conversation.subject = subject;
           return { status: 204 };
         });
-        if (reply.status === 204 && status !== undefined) fire('convo.status', Number(params.id));
+        if (reply.status === 204) {
+          // ServiceProvider: each change fires its own event.
+          if (status !== undefined) fire('convo.status', Number(params.id));
+          if (assignTo !== undefined) fire('convo.assigned', Number(params.id));
+          if (mailboxId !== undefined) fire('convo.moved', Number(params.id));
+        }
         return reply;
       },
     },
