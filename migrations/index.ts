@@ -4,6 +4,7 @@ import * as freescoutWebhooks from './20261124T0700_freescout_webhooks.ts';
 import * as postmarkEvents from './20261124T0710_postmark_events.ts';
 import * as investigate from './20261124T0720_investigate.ts';
 import * as autolink from './20261124T0730_autolink.ts';
+import * as freescoutRealApi from './20261125T0800_freescout_real_api.ts';
 import * as ops from './20261125T0800_ops.ts';
 import * as postmarkRollupBounceType from './20261125T1200_postmark_rollup_bounce_type.ts';
 
@@ -17,6 +18,7 @@ export const migrations: Record<string, Migration> = {
   '20261124T0710_postmark_events': postmarkEvents,
   '20261124T0720_investigate': investigate,
   '20261124T0730_autolink': autolink,
+  '20261125T0800_freescout_real_api': freescoutRealApi,
   '20261125T0800_ops': ops,
   '20261125T1200_postmark_rollup_bounce_type': postmarkRollupBounceType,
 };

@@ -5,6 +5,7 @@ import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fast
 import type { Logger } from 'pino';
 import type { Config } from './config.ts';
 import type { Db } from './db/database.ts';
+import { enqueueEvaluation } from './features/autolink/inbox.ts';
 import { autolinkRoutes } from './features/autolink/routes.ts';
 import { freescoutWebhookRoutes } from './features/freescout-webhooks/routes.ts';
 import { healthRoutes } from './features/health/routes.ts';
@@ -145,13 +146,29 @@ export async function buildApp(deps: AppDeps) {
     transform: jsonSchemaTransform,
   });
 
+  const clock = deps.clock ?? systemClock;
   const featureDeps: FeatureDeps = {
     config: deps.config,
     db: deps.db,
     log: deps.log,
-    clock: deps.clock ?? systemClock,
+    clock,
     clients: deps.clients ?? {},
     backgroundJobs: deps.backgroundJobs ?? false,
+    hooks: {
+      // Investigate → autolink through autolink's durable inbox, so its worker does the work
+      // under the same claims as for a webhook.
+      ...(deps.config.autolink.enabled
+        ? {
+            onTicketCreated: async (conversationId: number) => {
+              await enqueueEvaluation(
+                deps.db,
+                { conversationId, origin: 'created_by_service', reason: 'investigate' },
+                clock.now(),
+              );
+            },
+          }
+        : {}),
+    },
   };
   const observability = observeRequests(app, {
     metrics: createMetrics(upstreamsOf(deps.config)),

@@ -27,6 +27,12 @@ const positiveInt = (fallback: number, max?: number) => {
   return optionalString.pipe((max ? int.max(max) : int).optional()).transform((value) => value ?? fallback);
 };
 
+/** A count of seconds where `0` switches the job off. */
+const nonNegativeInt = (fallback: number) =>
+  optionalString
+    .pipe(z.coerce.number<string>().int().min(0).optional())
+    .transform((value) => value ?? fallback);
+
 const rate = (fallback: number) =>
   optionalString
     .pipe(z.coerce.number<string>().gt(0).lte(1).optional())
@@ -76,6 +82,8 @@ const envSchema = z.object({
   FREESCOUT_API_URL: optionalUrl,
   FREESCOUT_API_KEY: optionalString,
   FREESCOUT_PUBLIC_URL: optionalUrl,
+  FREESCOUT_API_USER_ID: optionalString.pipe(z.coerce.number<string>().int().positive().optional()),
+  FREESCOUT_API_TIMEOUT_MS: positiveInt(10_000, 120_000),
 
   FLAG_FREESCOUT_WEBHOOK_RECEIVE: flag,
   FREESCOUT_AUDIT_WEBHOOK_SECRET: optionalString,
@@ -118,7 +126,9 @@ const envSchema = z.object({
   GITHUB_APP_PRIVATE_KEY: optionalString,
   GITHUB_APP_INSTALLATION_ID: optionalString.pipe(z.coerce.number<string>().int().positive().optional()),
   GITHUB_API_URL: optionalUrl.transform((value) => value ?? 'https://api.github.com'),
+  GITHUB_API_TIMEOUT_MS: positiveInt(15_000, 120_000),
   AUTOLINK_MAX_ATTEMPTS: positiveInt(10, 100),
+  FREESCOUT_AUTOLINK_SWEEP_SECONDS: nonNegativeInt(300),
 
   // 0 turns the delivery log off (nothing recorded, nothing pruned).
   DELIVERY_LOG_RETENTION_DAYS: optionalString
@@ -138,7 +148,12 @@ function secretList(current: string | undefined, previous: string | undefined): 
 function shapeConfig(env: Env) {
   const freescoutApi =
     env.FREESCOUT_API_URL && env.FREESCOUT_API_KEY
-      ? { baseUrl: env.FREESCOUT_API_URL, apiKey: env.FREESCOUT_API_KEY }
+      ? {
+          baseUrl: env.FREESCOUT_API_URL,
+          apiKey: env.FREESCOUT_API_KEY,
+          timeoutMs: env.FREESCOUT_API_TIMEOUT_MS,
+          ...(env.FREESCOUT_API_USER_ID === undefined ? {} : { userId: env.FREESCOUT_API_USER_ID }),
+        }
       : undefined;
   const auditSecrets = secretList(
     env.FREESCOUT_AUDIT_WEBHOOK_SECRET,
@@ -170,6 +185,8 @@ function shapeConfig(env: Env) {
     freescout: {
       api: freescoutApi,
       publicUrl: (env.FREESCOUT_PUBLIC_URL ?? env.FREESCOUT_API_URL)?.replace(/\/+$/, ''),
+      /** The agent the service writes notes as; every feature that adds a note needs it. */
+      apiUserId: env.FREESCOUT_API_USER_ID,
     },
     freescoutWebhooks: {
       auditEnabled: env.FLAG_FREESCOUT_WEBHOOK_RECEIVE,
@@ -206,11 +223,13 @@ function shapeConfig(env: Env) {
       keywords: env.FREESCOUT_AUTOLINK_KEYWORDS,
       issueUrlFieldId: env.FREESCOUT_GITHUB_ISSUE_URL_FIELD_ID,
       maxAttempts: env.AUTOLINK_MAX_ATTEMPTS,
+      sweepSeconds: env.FREESCOUT_AUTOLINK_SWEEP_SECONDS,
     },
     github: {
       apiUrl: env.GITHUB_API_URL.replace(/\/+$/, ''),
       repo: env.GITHUB_REPO,
       token: env.GITHUB_ISSUE_BOT_TOKEN,
+      timeoutMs: env.GITHUB_API_TIMEOUT_MS,
       app:
         env.GITHUB_APP_ID && env.GITHUB_APP_PRIVATE_KEY && env.GITHUB_APP_INSTALLATION_ID
           ? {

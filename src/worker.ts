@@ -4,6 +4,7 @@ import { ConfigError, loadConfig, processEnv } from './config.ts';
 import { openDatabase } from './db/database.ts';
 import { migrateToLatest } from './db/migrate.ts';
 import { DatabaseInUseError } from './db/pglite-lock.ts';
+import { startAutolinkSweep } from './features/autolink/sweep.ts';
 import { startAutolinkWorker } from './features/autolink/worker.ts';
 import { systemClock } from './lib/clock.ts';
 import { createLogger } from './lib/logger.ts';
@@ -19,9 +20,10 @@ async function start(): Promise<void> {
   if (database.kind === 'pglite') await migrateToLatest(database.db);
   const clients = createClients(config, log);
   // Staying up while the flag is off keeps the dyno from crash-looping; a config change restarts it.
-  const worker = config.autolink.enabled
-    ? startAutolinkWorker({ config, db: database.db, log, clock: systemClock, clients })
-    : undefined;
+  const deps = { config, db: database.db, log, clock: systemClock, clients };
+  const worker = config.autolink.enabled ? startAutolinkWorker(deps) : undefined;
+  // The sweep takes a lease, so running it here as well as on the web dynos sweeps once.
+  const sweep = config.autolink.enabled ? startAutolinkSweep(deps) : undefined;
   log.info(
     { database: database.kind, autolink: config.autolink.enabled },
     worker ? 'raptor worker running' : 'raptor worker idle: FLAG_FREESCOUT_GITHUB_AUTOLINK is off',
@@ -33,7 +35,7 @@ async function start(): Promise<void> {
     if (err) log.error({ err }, 'worker shutting down after an uncaught error');
     else log.info({ signal }, 'worker shutting down');
     clearInterval(idle);
-    await worker?.stop();
+    await Promise.all([worker?.stop(), sweep?.stop()]);
     await closeClients(clients);
     await database.close();
   });

@@ -1,6 +1,7 @@
 import type { FreeScoutMailbox } from '../clients/freescout.ts';
 import type { Config } from '../config.ts';
 import type { Clients } from '../lib/deps.ts';
+import { UpstreamError } from '../lib/errors.ts';
 import { type CliOutput, formatTable } from './output.ts';
 
 export interface PreflightCheck {
@@ -114,6 +115,25 @@ export async function runPreflight(
     },
   };
 
+  // FreeScout refuses a note without an existing agent as its `user`.
+  const noteUserExists = {
+    check: 'FREESCOUT_API_USER_ID is a FreeScout user (notes are written as it)',
+    probe: async () => {
+      const userId = config.freescout.apiUserId;
+      if (userId === undefined) return fail('FREESCOUT_API_USER_ID is unset');
+      if (!clients.freescout) return fail('FREESCOUT_API_URL and FREESCOUT_API_KEY must both be set');
+      try {
+        const user = await clients.freescout.getUser(userId);
+        const name = [user.firstName, user.lastName].filter(Boolean).join(' ') || user.email || '';
+        return pass(name ? `${userId} is "${name}"` : String(userId));
+      } catch (error) {
+        return fail(
+          error instanceof UpstreamError && error.status === 404 ? `no user ${userId}` : reason(error),
+        );
+      }
+    },
+  };
+
   const { issueUrlFieldId, mailboxIds } = config.autolink;
   const issueUrlFieldExists = {
     check: 'custom field FREESCOUT_GITHUB_ISSUE_URL_FIELD_ID exists',
@@ -205,6 +225,7 @@ export async function runPreflight(
         isSet('GITHUB_REPO', config.github.repo),
         githubSeesRepo,
         freescoutReachable,
+        noteUserExists,
         ...mailboxIds.map((id) =>
           mailboxExists(`autolink mailbox ${id} (FREESCOUT_AUTOLINK_MAILBOX_IDS)`, id),
         ),

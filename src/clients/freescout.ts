@@ -22,6 +22,12 @@ const customFieldSchema = z.looseObject({
   text: z.string().nullish(),
 });
 
+/**
+ * Every status a conversation can have. A list without `status` is documented to return only
+ * `active` ones, so a reader that must see every change names them all.
+ */
+export const ALL_CONVERSATION_STATUSES = 'active,pending,closed,spam';
+
 /** Tolerant on purpose: FreeScout versions and modules differ, and unknown keys are kept. */
 export const freeScoutConversationSchema = z.looseObject({
   id: z.number().int().positive(),
@@ -32,14 +38,16 @@ export const freeScoutConversationSchema = z.looseObject({
   mailboxId: z.number().int().optional(),
   createdAt: z.iso.datetime({ offset: true }).optional(),
   updatedAt: z.iso.datetime({ offset: true }).optional(),
-  tags: z.array(tagSchema).nullish(),
   customFields: z.array(customFieldSchema).nullish(),
+  // Tags are never a top-level key: only `_embedded.tags`, and only when `embed` names them.
+  _embedded: z.looseObject({ tags: z.array(tagSchema).nullish() }).nullish(),
 });
 
 export type FreeScoutConversation = z.infer<typeof freeScoutConversationSchema>;
 
-export function conversationTagNames(conversation: Pick<FreeScoutConversation, 'tags'>): string[] {
-  return (conversation.tags ?? []).map((tag) => (typeof tag === 'string' ? tag : tag.name));
+/** The tag names of a conversation read with `embed=tags` (webhook bodies carry none). */
+export function conversationTagNames(conversation: Pick<FreeScoutConversation, '_embedded'>): string[] {
+  return (conversation._embedded?.tags ?? []).map((tag) => (typeof tag === 'string' ? tag : tag.name));
 }
 
 export function customFieldValue(
@@ -50,6 +58,13 @@ export function customFieldValue(
   const text = value === null || value === undefined ? '' : String(value).trim();
   return text === '' ? null : text;
 }
+
+const userSchema = z.looseObject({
+  id: z.number().int(),
+  firstName: z.string().optional(),
+  lastName: z.string().optional(),
+  email: z.string().optional(),
+});
 
 const mailboxSchema = z.looseObject({ id: z.number().int(), name: z.string(), email: z.string().optional() });
 
@@ -130,7 +145,7 @@ export interface NewConversation {
   status?: 'active' | 'pending' | 'closed';
   imported?: boolean;
   assignTo?: number;
-  tags?: string[];
+  // No `tags`: FreeScout drops them on create; set them with `replaceTags` afterwards.
   customFields?: CustomFieldValue[];
 }
 
@@ -147,20 +162,49 @@ export interface CustomFieldValue {
   value: string;
 }
 
+export interface FreeScoutUser {
+  id: number;
+  firstName?: string;
+  lastName?: string;
+  email?: string;
+}
+
+export interface NewWebhook {
+  url: string;
+  events: string[];
+  mailboxes?: number[];
+}
+
 export interface FreeScoutClient {
+  /** How long one request may take; a create older than this (plus a margin) has settled upstream. */
+  readonly timeoutMs: number;
+  /** The agent notes are written as (`FREESCOUT_API_USER_ID`), when configured. */
+  readonly userId: number | undefined;
   listMailboxes(): Promise<FreeScoutMailbox[]>;
+  getUser(id: number): Promise<FreeScoutUser>;
   /** The custom fields defined in one mailbox (FreeScout's Custom Fields module). */
   listMailboxCustomFields(mailboxId: number): Promise<FreeScoutCustomField[]>;
-  getConversation(id: number, options?: { embedThreads?: boolean }): Promise<FreeScoutConversation>;
+  /** Reads with `embed=threads,tags`: the only way FreeScout returns a conversation's tags. */
+  getConversation(id: number): Promise<FreeScoutConversation>;
   listConversations(query?: ConversationQuery): Promise<ConversationPage>;
   iterateConversations(query?: ConversationQuery): AsyncGenerator<FreeScoutConversation>;
   /** Never retried: a second attempt could open a second conversation. */
   createConversation(input: NewConversation): Promise<{ id: number }>;
   updateConversation(id: number, patch: ConversationPatch): Promise<void>;
+  /** FreeScout replaces the whole set: callers read, merge, then write. */
   replaceTags(id: number, tags: string[]): Promise<void>;
+  /** Read-merge-write of `replaceTags`; answers the tags now on the conversation. */
+  addTags(id: number, tags: string[]): Promise<string[]>;
   updateCustomFields(id: number, fields: CustomFieldValue[]): Promise<void>;
-  /** Never retried: a second attempt could add a second note. */
-  addNote(id: number, note: { text: string; user?: number }): Promise<void>;
+  /**
+   * Never retried: a second attempt could add a second note. Written as the configured user
+   * (FreeScout refuses a note without one); throws when none is configured.
+   */
+  addNote(id: number, note: { text: string }): Promise<void>;
+  /** Never retried; answers the new webhook's id (FreeScout cannot list them: keep it). */
+  createWebhook(webhook: NewWebhook): Promise<{ id: number }>;
+  /** False when FreeScout no longer has it. */
+  deleteWebhook(id: number): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -169,9 +213,11 @@ export interface FreeScoutClientOptions {
   baseUrl: string;
   apiKey: string;
   timeoutMs?: number;
+  /** FREESCOUT_API_USER_ID: the agent notes are written as. */
+  userId?: number;
 }
 
-type Method = 'GET' | 'POST' | 'PUT';
+type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
 interface FreeScoutAnswer {
   status: number;
@@ -269,6 +315,9 @@ export function createFreeScoutClient(options: FreeScoutClientOptions): FreeScou
   }
 
   return {
+    timeoutMs,
+    userId: options.userId,
+
     async listMailboxes() {
       const mailboxes: FreeScoutMailbox[] = [];
       for (let page = 1, totalPages = 1; page <= totalPages; page++) {
@@ -299,9 +348,12 @@ export function createFreeScoutClient(options: FreeScoutClientOptions): FreeScou
       return fields;
     },
 
-    getConversation(id, { embedThreads = false } = {}) {
-      const embed = embedThreads ? '?embed=threads' : '';
-      return getParsed(`/api/conversations/${id}${embed}`, freeScoutConversationSchema);
+    getConversation(id) {
+      return getParsed(`/api/conversations/${id}?embed=threads,tags`, freeScoutConversationSchema);
+    },
+
+    async getUser(id) {
+      return getParsed(`/api/users/${id}`, userSchema);
     },
 
     listConversations,
@@ -335,12 +387,57 @@ export function createFreeScoutClient(options: FreeScoutClientOptions): FreeScou
       await exchange('PUT', `/api/conversations/${id}/tags`, { tags });
     },
 
+    async addTags(id, tags) {
+      const current = conversationTagNames(
+        await getParsed(`/api/conversations/${id}?embed=tags`, freeScoutConversationSchema),
+      );
+      const known = new Set(current.map((tag) => tag.toLowerCase()));
+      const missing = tags.filter((tag) => !known.has(tag.toLowerCase()));
+      if (missing.length === 0) return current;
+      const merged = [...current, ...missing];
+      await exchange('PUT', `/api/conversations/${id}/tags`, { tags: merged });
+      return merged;
+    },
+
     async updateCustomFields(id, fields) {
       await exchange('PUT', `/api/conversations/${id}/custom_fields`, { customFields: fields });
     },
 
-    async addNote(id, { text, user }) {
-      await exchange('POST', `/api/conversations/${id}/threads`, { type: 'note', text, user });
+    async addNote(id, { text }) {
+      if (options.userId === undefined) {
+        throw new UpstreamError(
+          'freescout',
+          'FREESCOUT_API_USER_ID is not set: FreeScout refuses a note without a user',
+        );
+      }
+      await exchange('POST', `/api/conversations/${id}/threads`, {
+        type: 'note',
+        text,
+        user: options.userId,
+      });
+    },
+
+    async createWebhook(webhook) {
+      const answer = await exchange('POST', '/api/webhooks', webhook);
+      const id = createdId(answer);
+      if (id === undefined) {
+        throw new UpstreamError('freescout', 'FreeScout created a webhook but did not say its id', {
+          status: answer.status,
+          body: answer.body,
+          outcomeUnknown: true,
+        });
+      }
+      return { id };
+    },
+
+    async deleteWebhook(id) {
+      try {
+        await exchange('DELETE', `/api/webhooks/${id}`);
+        return true;
+      } catch (error) {
+        if (error instanceof UpstreamError && error.status === 404) return false;
+        throw error;
+      }
     },
 
     close: () => agent.close(),

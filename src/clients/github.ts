@@ -28,6 +28,8 @@ export interface GitHubComment {
 
 export interface GitHubClient {
   readonly repo: string;
+  /** How long one request may take; a create older than this (plus a margin) has settled upstream. */
+  readonly timeoutMs: number;
   /** Throws when the credentials cannot see the repository. */
   getRepository(): Promise<{ fullName: string; private: boolean }>;
   /** Never retried: a repeat could open a second issue. Callers recover by the body's marker. */
@@ -48,11 +50,12 @@ export function createGitHubClient(
   const { repo } = settings;
   if (!repo || !(settings.token || settings.app)) return undefined;
   const [owner = '', name = ''] = repo.split('/');
+  const timeoutMs = options.timeoutMs ?? settings.timeoutMs ?? REQUEST_TIMEOUT_MS;
   const octokit = new RetryingOctokit({
     baseUrl: settings.apiUrl,
     ...(settings.app ? { authStrategy: createAppAuth, auth: { ...settings.app } } : { auth: settings.token }),
     // Octokit has no timeout of its own: a GitHub that never answers would hold a worker forever.
-    request: { fetch: fetchWithTimeout(options.timeoutMs ?? REQUEST_TIMEOUT_MS) },
+    request: { fetch: fetchWithTimeout(timeoutMs) },
     // Octokit logs failed requests to the console by default; ours go through pino, without bodies.
     log: {
       debug: () => {},
@@ -96,6 +99,7 @@ export function createGitHubClient(
 
   return {
     repo,
+    timeoutMs,
     getRepository: () =>
       call('GitHub GET repository', async () => {
         const { data } = await octokit.rest.repos.get({ owner, repo: name });

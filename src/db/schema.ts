@@ -22,6 +22,8 @@ export interface Database {
   delivery_log: DeliveryLogTable;
   postmark_event_hourly: PostmarkEventHourlyTable;
   postmark_alert_sent: PostmarkAlertSentTable;
+  autolink_sweep_cursor: AutolinkSweepCursorTable;
+  freescout_webhook_registration: FreescoutWebhookRegistrationTable;
 }
 
 /** Timestamps are written as Date and read back as Date on both drivers. */
@@ -100,6 +102,8 @@ export interface InvestigateTicketTable {
   ticket_url: string | null;
   /** Start of the dedup window. */
   opened_at: Timestamp | null;
+  /** When `auto:status` was seen on the ticket (FreeScout drops tags sent with the create). */
+  tagged_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
 }
 
 export type InvestigateAttemptOutcome = 'in_flight' | 'created' | 'failed' | 'unknown' | 'abandoned';
@@ -177,7 +181,11 @@ export interface PostmarkAlertStateTable {
 }
 
 export type AutolinkDeliveryStatus = 'pending' | 'processing' | 'done' | 'failed';
-export type AutolinkEventKind = 'created' | 'status';
+/**
+ * `created` and `status`: FreeScout's events of those names; `evaluate`: any other conversation
+ * event, a sweep hit or a ticket the service created — each only re-checks the criteria.
+ */
+export type AutolinkEventKind = 'created' | 'status' | 'evaluate';
 
 /** One verified FreeScout delivery; the worker claims due rows with `for update skip locked`. */
 export interface AutolinkDeliveryTable {
@@ -254,4 +262,20 @@ export interface DeliveryLogTable {
   outcome: DeliveryOutcome;
   /** What was done, or why it was ignored or refused. */
   detail: string | null;
+}
+
+/** Where the autolink sweep (tickets tagged after they arrived) resumes. */
+export interface AutolinkSweepCursorTable {
+  name: string;
+  updated_since: Timestamp;
+}
+
+/** A webhook the CLI registered in FreeScout, by feature: FreeScout cannot list them. */
+export interface FreescoutWebhookRegistrationTable {
+  feature: string;
+  webhook_id: number;
+  url: string;
+  /** Comma-separated event names. */
+  events: string;
+  registered_at: Timestamp;
 }

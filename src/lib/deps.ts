@@ -22,4 +22,14 @@ export interface FeatureDeps {
   clients: Clients;
   /** Pollers and outbox senders run in the background; tests turn them off and drive them directly. */
   backgroundJobs: boolean;
+  /** Calls between features, wired by the composition root (`buildApp`) so no feature imports another. */
+  hooks?: FeatureHooks;
+}
+
+export interface FeatureHooks {
+  /**
+   * A FreeScout ticket the service itself created (and tagged): GitHub autolink evaluates it
+   * at once instead of waiting for FreeScout's webhook. Queues durably; never does the work inline.
+   */
+  onTicketCreated?: (conversationId: number) => Promise<void>;
 }

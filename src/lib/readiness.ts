@@ -85,6 +85,7 @@ export function featureReadiness(config: Config): FeatureReadiness[] {
         ['GITHUB_REPO', github.repo !== undefined],
         ['GITHUB_ISSUE_BOT_TOKEN or GITHUB_APP_*', github.token !== undefined || github.app !== undefined],
         ...freescoutApi,
+        ['FREESCOUT_API_USER_ID', config.freescout.apiUserId !== undefined],
         ['FREESCOUT_GITHUB_ISSUE_URL_FIELD_ID', config.autolink.issueUrlFieldId !== undefined],
         ['FREESCOUT_AUTOLINK_MAILBOX_IDS', config.autolink.mailboxIds.length > 0],
       ],

@@ -130,7 +130,7 @@ it('comments on the issue named by the github_issue_url field, even one linked b
   expect(issue.comments.map((comment) => comment.body)).toEqual([expect.stringMatching(RESOLVED)]);
 });
 
-it('ignores status changes other than closed', async () => {
+it('posts no comment for status changes other than closed (the ticket is only re-checked)', async () => {
   const { ticket, issue } = await linkedTicket();
   fakes.clock.advance(60_000);
   const pending = fakes.freescout.state.setStatus(ticket.id, 'pending');
@@ -142,7 +142,7 @@ it('ignores status changes other than closed', async () => {
     .select('outcome')
     .where('id', '=', Number(delivered.body.delivery_id))
     .executeTakeFirstOrThrow();
-  expect(row.outcome).toBe('skipped:not_closed');
+  expect(row.outcome).toBe('already_linked');
 });
 
 it('reads numeric statuses and takes the close time from the ticket when the delivery has none', async () => {

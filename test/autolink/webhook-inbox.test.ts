@@ -121,12 +121,34 @@ describe('POST /api/webhooks/freescout/{ops,support}', () => {
     expect(await storedDeliveries()).toEqual([]);
   });
 
-  it('answers 200 ignored for events it does not handle, storing nothing', async () => {
-    for (const event of ['convo.assigned', 'convo.note.created', 'customer.created', '']) {
-      const answer = await instance.deliver(event, { id: 3 });
+  it('answers 200 ignored for customer events, a missing event name and custom events about something else', async () => {
+    for (const event of ['customer.created', 'customer.updated', '']) {
+      const answer = await instance.deliver(event, { id: 3, firstName: 'Ada' });
       expect(answer).toEqual({ status: 200, body: { ok: true, ignored: true } });
     }
+    const custom = await instance.deliver('workflow.customer-vip', { id: 3, firstName: 'Ada', emails: [] });
+    expect(custom).toEqual({ status: 200, body: { ok: true, ignored: true } });
     expect(await storedDeliveries()).toEqual([]);
+  });
+
+  it('queues a criteria check for every other conversation event, aliases and Workflows events included', async () => {
+    const ticket = fakes.freescout.state.insertConversation({ mailboxId: 1 });
+    const body = webhookBody(ticket);
+    for (const event of [
+      'convo.assigned',
+      'convo.note.created',
+      'Convo.Agent.Reply.Created',
+      'workflow.escalate',
+    ]) {
+      const answer = await instance.deliver(event, body);
+      expect(answer).toEqual({ status: 202, body: { ok: true, delivery_id: expect.any(Number) } });
+    }
+    expect((await storedDeliveries()).map((row) => row.kind)).toEqual([
+      'evaluate',
+      'evaluate',
+      'evaluate',
+      'evaluate',
+    ]);
   });
 
   it('stores a verified delivery and answers 202 with its id before any work is done', async () => {

@@ -51,6 +51,7 @@ function healthyEnv(): Record<string, string | undefined> {
     FREESCOUT_WEBHOOK_SECRET: 'autolink-secret',
     FREESCOUT_AUTOLINK_MAILBOX_IDS: '1,2',
     FREESCOUT_GITHUB_ISSUE_URL_FIELD_ID: String(ISSUE_URL_FIELD_ID),
+    FREESCOUT_API_USER_ID: '1',
   };
 }
 
@@ -123,6 +124,17 @@ describe('cli: preflight', () => {
     const { code, failed } = await preflight({ ...healthyEnv(), FREESCOUT_GITHUB_ISSUE_URL_FIELD_ID: '8' });
     expect(code).toBe(1);
     expect(failed('FLAG_FREESCOUT_GITHUB_AUTOLINK')).toEqual([expect.stringContaining('field 8 is missing')]);
+  });
+
+  it('fails when FREESCOUT_API_USER_ID is unset or names no FreeScout user (GET /api/users/{id})', async () => {
+    const unset = await preflight({ ...healthyEnv(), FREESCOUT_API_USER_ID: undefined });
+    expect(unset.code).toBe(1);
+    expect(unset.failed('FLAG_FREESCOUT_GITHUB_AUTOLINK')).toEqual([
+      expect.stringMatching(/FREESCOUT_API_USER_ID is a FreeScout user.*unset$/),
+    ]);
+    const unknown = await preflight({ ...healthyEnv(), FREESCOUT_API_USER_ID: '42' });
+    expect(unknown.failed('FLAG_FREESCOUT_GITHUB_AUTOLINK')).toEqual([expect.stringContaining('no user 42')]);
+    expect(freescout.requests.some((request) => request.path === '/api/users/42')).toBe(true);
   });
 
   it('fails when the GitHub token cannot see GITHUB_REPO', async () => {

@@ -1,5 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createFreeScoutClient, type NewConversation } from '../../src/clients/freescout.ts';
+import {
+  conversationTagNames,
+  createFreeScoutClient,
+  type NewConversation,
+} from '../../src/clients/freescout.ts';
 import { UpstreamError } from '../../src/lib/errors.ts';
 import { type FakeFreeScout, type FakeMailbox, startFakeFreeScout } from '../support/fake-freescout.ts';
 
@@ -10,8 +14,7 @@ const investigateTicket: NewConversation = {
   mailboxId: 2,
   subject: 'Investigate: payments degraded',
   customer: { email: 'console@example.test' },
-  threads: [{ type: 'note', text: 'Workflow 1234' }],
-  tags: ['auto:status'],
+  threads: [{ type: 'customer', text: 'Workflow 1234' }],
 };
 
 const cleanups: Array<() => Promise<void>> = [];
@@ -19,7 +22,9 @@ afterEach(async () => {
   while (cleanups.length > 0) await cleanups.pop()?.();
 });
 
-async function setup(options: { timeoutMs?: number; mailboxes?: FakeMailbox[]; apiKey?: string } = {}) {
+async function setup(
+  options: { timeoutMs?: number; mailboxes?: FakeMailbox[]; apiKey?: string; userId?: number } = {},
+) {
   const fake = await startFakeFreeScout({
     apiKey: API_KEY,
     ...(options.mailboxes ? { mailboxes: options.mailboxes } : {}),
@@ -28,6 +33,7 @@ async function setup(options: { timeoutMs?: number; mailboxes?: FakeMailbox[]; a
     baseUrl: fake.url,
     apiKey: options.apiKey ?? API_KEY,
     timeoutMs: options.timeoutMs ?? 2_000,
+    userId: options.userId ?? 1,
   });
   cleanups.push(
     () => fake.close(),
@@ -57,14 +63,11 @@ describe('FreeScout client', () => {
     expect(request?.headers.accept).toBe('application/json');
   });
 
-  it('reads the new conversation id from the Resource-ID header of an empty 201', async () => {
+  it('reads the new conversation id from the Resource-ID header of a 201', async () => {
     const { fake, client } = await setup();
     const { id } = await client.createConversation(investigateTicket);
     expect(fake.state.conversation(id)?.subject).toBe('Investigate: payments degraded');
-    expect(requestsTo(fake, 'POST', '/api/conversations')[0]?.body).toMatchObject({
-      mailboxId: 2,
-      tags: ['auto:status'],
-    });
+    expect(requestsTo(fake, 'POST', '/api/conversations')[0]?.body).toMatchObject({ mailboxId: 2 });
   });
 
   it('follows HAL pages until totalPages to list every mailbox', async () => {
@@ -129,16 +132,46 @@ describe('FreeScout client', () => {
     expect(fake.requests).toHaveLength(2);
   });
 
-  it('fetches a conversation with its threads embedded', async () => {
+  it('fetches a conversation with its threads and tags embedded (the only way FreeScout sends tags)', async () => {
     const { fake, client } = await setup();
     const seeded = fake.state.insertConversation({ tags: ['bug'] });
-    const conversation = await client.getConversation(seeded.id, { embedThreads: true });
+    const conversation = await client.getConversation(seeded.id);
     expect(conversation).toMatchObject({
       id: seeded.id,
       status: 'active',
       _embedded: { threads: [{ type: 'customer' }] },
     });
-    expect(fake.requests[0]?.query.embed).toBe('threads');
+    expect(conversationTagNames(conversation)).toEqual(['bug']);
+    expect(fake.requests[0]?.query.embed).toBe('threads,tags');
+  });
+
+  it('adds tags by reading, merging and writing the whole set', async () => {
+    const { fake, client } = await setup();
+    const seeded = fake.state.insertConversation({ tags: ['vip'] });
+    expect(await client.addTags(seeded.id, ['auto:status'])).toEqual(['vip', 'auto:status']);
+    expect(fake.state.conversation(seeded.id)?.tags.map((tag) => tag.name)).toEqual(['vip', 'auto:status']);
+    const writes = fake.requests.filter((request) => request.method === 'PUT');
+    expect(writes.map((request) => request.body)).toEqual([{ tags: ['vip', 'auto:status'] }]);
+    // Already there: nothing is written.
+    await client.addTags(seeded.id, ['AUTO:STATUS']);
+    expect(fake.requests.filter((request) => request.method === 'PUT')).toHaveLength(1);
+  });
+
+  it('writes notes as the configured user', async () => {
+    const { fake, client } = await setup({ userId: 1 });
+    const seeded = fake.state.insertConversation();
+    await client.addNote(seeded.id, { text: 'hello' });
+    expect(fake.requests.at(-1)?.body).toEqual({ type: 'note', text: 'hello', user: 1 });
+  });
+
+  it('registers and deletes a webhook, remembering nothing itself', async () => {
+    const { fake, client } = await setup();
+    const { id } = await client.createWebhook({ url: 'https://raptor.test/hook', events: ['convo.created'] });
+    expect(fake.state.webhooks()).toEqual([
+      { id, url: 'https://raptor.test/hook', events: ['convo.created'], mailboxes: [] },
+    ]);
+    expect(await client.deleteWebhook(id)).toBe(true);
+    expect(await client.deleteWebhook(id)).toBe(false);
   });
 
   it('retries a GET that answered 500 and returns the later success', async () => {

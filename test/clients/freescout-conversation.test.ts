@@ -6,16 +6,25 @@ import {
 } from '../../src/clients/freescout.ts';
 
 describe('FreeScout conversation schema', () => {
-  it('accepts tags as objects or plain strings and keeps unknown keys', () => {
+  it('reads tags from _embedded.tags, as objects or plain strings, and keeps unknown keys', () => {
     const conversation = freeScoutConversationSchema.parse({
       id: 12,
       status: 'active',
       updatedAt: '2026-05-04T12:34:56Z',
-      tags: [{ id: 3, name: 'bug' }, 'auto:status', { name: 'vip' }],
+      _embedded: { threads: [], tags: [{ id: 3, name: 'bug' }, 'auto:status', { name: 'vip' }] },
       folderId: 9,
     });
     expect(conversationTagNames(conversation)).toEqual(['bug', 'auto:status', 'vip']);
     expect(conversation.folderId).toBe(9);
+  });
+
+  it('never reads a top-level tags key: FreeScout does not send one', () => {
+    const conversation = freeScoutConversationSchema.parse({
+      id: 12,
+      status: 'active',
+      tags: [{ id: 3, name: 'bug' }],
+    });
+    expect(conversationTagNames(conversation)).toEqual([]);
   });
 
   it('rejects a conversation without a positive integer id', () => {

@@ -81,6 +81,16 @@ describe('healing missed webhooks', () => {
     );
   });
 
+  it('asks for every status, since a FreeScout list without one shows active tickets only', async () => {
+    const spam = freescout.state.insertConversation({ status: 'spam' });
+    const closed = freescout.state.insertConversation({ status: 'closed' });
+    await pollFreescoutChanges(deps());
+    expect((await cached(spam.id))?.status).toBe('spam');
+    expect((await cached(closed.id))?.status).toBe('closed');
+    const lists = freescout.requests.filter((request) => request.path === '/api/conversations');
+    expect(lists.every((request) => request.query.status === 'active,pending,closed,spam')).toBe(true);
+  });
+
   it('follows every page of a large change set', async () => {
     const ids = Array.from(
       { length: 230 },

@@ -78,7 +78,7 @@ describe('investigate under concurrent clicks', () => {
     expect((await creating).status).toBe(502);
   });
 
-  it('answers 502 to the clicks that waited on a create that timed out, and lets the next click retry', async () => {
+  it('answers 502 to the clicks that waited on a create that timed out, and lets a click retry once it settled', async () => {
     fake.failNext({ hang: true }, { method: 'POST', path: CREATE_PATH });
     const answers = await Promise.all(
       Array.from({ length: 6 }, (_, index) =>
@@ -90,6 +90,12 @@ describe('investigate under concurrent clicks', () => {
     expect(answers.every((answer) => answer.status === 502)).toBe(true);
     expect(answers[0]?.body).toEqual({ error: 'freescout_unavailable', message: expect.any(String) });
 
+    // Until the hung create has settled (timeout plus margin), nothing found proves nothing.
+    const early = await clickInvestigate(second, { surface: 'mail', state: 'DOWN' });
+    expect(early.body.error).toBe('ticket_outcome_unknown');
+    expect(creates(fake)).toHaveLength(1);
+
+    await new Promise((resolve) => setTimeout(resolve, 2_100));
     const retry = await clickInvestigate(first, { surface: 'mail', state: 'DOWN' });
     expect(retry.status).toBe(201);
     expect(creates(fake)).toHaveLength(2);

@@ -14,6 +14,9 @@ import {
 } from './harness.ts';
 
 const clock = manualClock();
+const TIMEOUT_MS = 1_000;
+/** An unknown create settles after the client's timeout plus as much again. */
+const SETTLE_MS = 2 * TIMEOUT_MS;
 let database: TestDatabase;
 let fake: FakeFreeScout;
 let app: TestApp;
@@ -21,7 +24,7 @@ let app: TestApp;
 beforeAll(async () => {
   database = await openTestDatabase();
   fake = await startFakeFreeScout({ apiKey: API_KEY, clock });
-  app = await startInvestigateApp({ db: database.db, fake, clock, timeoutMs: 300 });
+  app = await startInvestigateApp({ db: database.db, fake, clock, timeoutMs: TIMEOUT_MS });
 });
 afterEach(async () => {
   await truncate(database, 'investigate_ticket', 'investigate_attempt');
@@ -73,23 +76,35 @@ describe('investigate when FreeScout fails', () => {
     expect(retry.body.conversation_id).toBe(lost?.id);
     expect(lost?.subject).toContain(retry.body.workflow_id);
     expect(creates(fake)).toHaveLength(1);
+    // No tag filter (the tag is set after the create) and every status (a list defaults to active).
     expect(searches()[0]?.query).toMatchObject({
       mailboxId: String(OPERATIONS_MAILBOX_ID),
-      tag: 'auto:status',
+      status: 'active,pending,closed,spam',
     });
+    expect(searches()[0]?.query.tag).toBeUndefined();
+    expect(fake.state.conversation(lost?.id ?? 0)?.tags.map((tag) => tag.name)).toEqual(['auto:status']);
 
     const again = await clickInvestigate(app, { surface: 'lost', state: 'DEGRADED' });
     expect(again).toEqual({ status: 200, body: { ...retry.body, deduplicated: true } });
     expect(ticketsFor('lost')).toHaveLength(1);
   });
 
-  it('creates anew when a 5xx create left no ticket behind', async () => {
+  it('creates anew when a 5xx create left no ticket behind, once the create has settled', async () => {
     fake.failNext({ status: 500 }, { method: 'POST', path: CREATE_PATH });
     expect(await clickInvestigate(app, { surface: 'flaky', state: 'DOWN' })).toEqual(freescoutUnavailable);
 
+    // Nothing found before the create could have finished proves nothing: no second create yet.
+    const early = await clickInvestigate(app, { surface: 'flaky', state: 'DOWN' });
+    expect(early).toEqual({
+      status: 503,
+      body: { error: 'ticket_outcome_unknown', message: expect.any(String) },
+    });
+    expect(creates(fake)).toHaveLength(1);
+
+    clock.advance(SETTLE_MS);
     const retry = await clickInvestigate(app, { surface: 'flaky', state: 'DOWN' });
     expect(retry.status).toBe(201);
-    expect(searches()).toHaveLength(1);
+    expect(searches()).toHaveLength(2);
     expect(creates(fake)).toHaveLength(2);
     expect(ticketsFor('flaky')).toHaveLength(1);
     expect(fake.state.conversation(retry.body.conversation_id)?.subject).toContain(retry.body.workflow_id);
@@ -98,6 +113,7 @@ describe('investigate when FreeScout fails', () => {
   it('answers 502 without creating when the earlier attempt cannot be looked for', async () => {
     fake.failNext({ status: 500 }, { method: 'POST', path: CREATE_PATH });
     await clickInvestigate(app, { surface: 'blind', state: 'DOWN' });
+    clock.advance(SETTLE_MS);
     fake.failNext({ status: 503 }, { method: 'GET', path: /^\/api\/conversations$/, times: 3 });
 
     expect(await clickInvestigate(app, { surface: 'blind', state: 'DOWN' })).toEqual(freescoutUnavailable);

@@ -88,10 +88,38 @@ describe('POST /api/console/status/investigate', () => {
     expect(text).toContain('&lt;script&gt;');
   });
 
-  it('sends one create per new ticket with the API key', async () => {
+  it('keeps the ticket when tagging fails, and tags it on the next click', async () => {
+    fake.failNext({ status: 503 }, { method: 'PUT', path: /\/tags$/, times: 3 });
+    const first = await clickInvestigate(app, { surface: 'untagged', state: 'DOWN' });
+    expect(first.status).toBe(201);
+    const id = first.body.conversation_id;
+    expect(fake.state.conversation(id)?.tags).toEqual([]);
+
+    const second = await clickInvestigate(app, { surface: 'untagged', state: 'DOWN' });
+    expect(second).toEqual({ status: 200, body: { ...first.body, deduplicated: true } });
+    expect(fake.state.conversation(id)?.tags.map((tag) => tag.name)).toEqual(['auto:status']);
+    expect(
+      creates(fake).filter((request) => JSON.stringify(request.body).includes('untagged is')),
+    ).toHaveLength(1);
+  });
+
+  it('sends one create per new ticket with the API key, without tags', async () => {
     await clickInvestigate(app, { surface: 'billing', state: 'DEGRADED' });
     const [create] = creates(fake).slice(-1);
     expect(create?.headers['x-freescout-api-key']).toBe(API_KEY);
-    expect(create?.body).toMatchObject({ mailboxId: OPERATIONS_MAILBOX_ID, tags: ['auto:status'] });
+    expect(create?.body).toMatchObject({ mailboxId: OPERATIONS_MAILBOX_ID });
+  });
+
+  it('tags the ticket auto:status after the create, merging with the tags it has (FreeScout drops tags on create)', async () => {
+    const answer = await clickInvestigate(app, { surface: 'tagging', state: 'DOWN' });
+    const id = answer.body.conversation_id;
+    const tagWrites = fake.requests.filter(
+      (request) => request.method === 'PUT' && request.path === `/api/conversations/${id}/tags`,
+    );
+    expect(tagWrites.map((request) => request.body)).toEqual([{ tags: ['auto:status'] }]);
+    const read = fake.requests.find(
+      (request) => request.method === 'GET' && request.path === `/api/conversations/${id}`,
+    );
+    expect(read?.query.embed).toContain('tags');
   });
 });

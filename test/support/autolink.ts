@@ -5,6 +5,7 @@ import { loadConfig } from '../../src/config.ts';
 import type { Db } from '../../src/db/database.ts';
 import type { AutolinkDeps } from '../../src/features/autolink/service.ts';
 import { runAutolinkWorker } from '../../src/features/autolink/worker.ts';
+import type { Clock } from '../../src/lib/clock.ts';
 import type { Clients } from '../../src/lib/deps.ts';
 import { manualClock, startTestApp, type TestApp } from './app.ts';
 import type { FakeConversation, FakeFreeScout } from './fake-freescout.ts';
@@ -14,22 +15,27 @@ import { type FakeGitHub, startFakeGitHub } from './fake-github.ts';
 export const WEBHOOK_SECRET = 'autolink-webhook-secret';
 export const ISSUE_URL_FIELD_ID = 7;
 export const PUBLIC_URL = 'https://tickets.example.test';
+/** The fake's one agent, whom the service writes its notes as. */
+export const API_USER_ID = 1;
 export const GITHUB_OWNER = 'raxx-app';
 export const GITHUB_REPO = 'TradeMasterAPI';
 
 export type ManualClock = ReturnType<typeof manualClock>;
 
-/** FreeScout and GitHub fakes on loopback, sharing the test's manual clock. */
-export interface AutolinkFakes {
-  clock: ManualClock;
+/** FreeScout and GitHub fakes on loopback, sharing the test's clock (manual unless told). */
+export interface AutolinkFakes<C extends Clock = ManualClock> {
+  clock: C;
   github: FakeGitHub;
   freescout: FakeFreeScout;
   env(overrides?: Record<string, string | undefined>): Record<string, string | undefined>;
   close(): Promise<void>;
 }
 
-export async function startAutolinkFakes(): Promise<AutolinkFakes> {
-  const clock = manualClock();
+export function startAutolinkFakes(): Promise<AutolinkFakes>;
+/** With a real clock, for tests where upstreams are slow in real time. */
+export function startAutolinkFakes<C extends Clock>(options: { clock: C }): Promise<AutolinkFakes<C>>;
+export async function startAutolinkFakes(options: { clock?: Clock } = {}): Promise<AutolinkFakes<Clock>> {
+  const clock = options.clock ?? manualClock();
   const github = await startFakeGitHub({
     owner: GITHUB_OWNER,
     repo: GITHUB_REPO,
@@ -57,6 +63,7 @@ export async function startAutolinkFakes(): Promise<AutolinkFakes> {
       FREESCOUT_PUBLIC_URL: PUBLIC_URL,
       FREESCOUT_AUTOLINK_MAILBOX_IDS: '1,2',
       FREESCOUT_GITHUB_ISSUE_URL_FIELD_ID: String(ISSUE_URL_FIELD_ID),
+      FREESCOUT_API_USER_ID: String(API_USER_ID),
       ...overrides,
     }),
     async close() {
@@ -82,13 +89,20 @@ export interface AutolinkInstance {
 
 export async function startAutolinkInstance(
   db: Db,
-  fakes: AutolinkFakes,
+  fakes: AutolinkFakes<Clock>,
   envOverrides: Record<string, string | undefined> = {},
+  options: { listen?: boolean } = {},
 ): Promise<AutolinkInstance> {
   const env = fakes.env(envOverrides);
   // The app and the test's hand-driven worker share one set of clients, as in the web process.
   const clients = createClients(loadConfig(env));
-  const instance = await startTestApp({ db, env, clock: fakes.clock, clients });
+  const instance = await startTestApp({
+    db,
+    env,
+    clock: fakes.clock,
+    clients,
+    listen: options.listen ?? false,
+  });
   const deps: AutolinkDeps = {
     db,
     clients,
@@ -126,10 +140,28 @@ export function sign(raw: string, secret = WEBHOOK_SECRET): string {
   return createHmac('sha256', secret).update(raw).digest('hex');
 }
 
-/** The conversation as FreeScout's webhook sends it (the API object, without threads). */
+/** The conversation as FreeScout's webhook sends it: the API object with its threads, never its tags. */
 export function webhookBody(conversation: FakeConversation): Record<string, unknown> {
-  const { threads, ...wire } = conversation;
-  return { ...wire, threadsCount: threads.length };
+  const { threads, tags: _tags, ...wire } = conversation;
+  return { ...wire, threadsCount: threads.length, _embedded: { threads } };
+}
+
+/** Registers a FreeScout webhook (all conversation events) pointing at the instance's autolink route. */
+export async function subscribe(fakes: AutolinkFakes<Clock>, instance: AutolinkInstance): Promise<void> {
+  const events = [
+    'convo.created',
+    'convo.status',
+    'convo.note.created',
+    'convo.customer.reply.created',
+    'convo.agent.reply.created',
+    'convo.assigned',
+  ];
+  const answer = await fetch(`${fakes.freescout.url}/api/webhooks`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-freescout-api-key': 'freescout-key' },
+    body: JSON.stringify({ url: `${instance.app.url}/api/webhooks/freescout/ops`, events }),
+  });
+  if (answer.status !== 201) throw new Error(`webhook registration answered ${answer.status}`);
 }
 
 /** Runs the worker, then jumps past every backoff, until nothing is left to do. */

@@ -1,3 +1,5 @@
+import { createHash, createHmac } from 'node:crypto';
+import { request as httpRequest } from 'undici';
 import { z } from 'zod';
 import { type Clock, systemClock } from '../../src/lib/clock.ts';
 import {
@@ -65,19 +67,76 @@ export interface ConversationSeed {
   updatedAt?: string;
 }
 
+export interface FakeUser {
+  id: number;
+  firstName: string;
+  lastName: string;
+  email: string;
+  role: 'admin' | 'user';
+}
+
+export interface FakeWebhook {
+  id: number;
+  url: string;
+  events: string[];
+  mailboxes: number[];
+}
+
+/** One webhook FreeScout sent: what it posted, and what the receiver answered (0: no answer). */
+export interface FakeWebhookDelivery {
+  webhookId: number;
+  url: string;
+  event: string;
+  body: string;
+  signature: string;
+  status: number;
+}
+
 export interface FakeFreeScoutState {
   readonly mailboxes: FakeMailbox[];
+  readonly users: FakeUser[];
   /** Stores a conversation directly, as if created in FreeScout's UI; no request is recorded. */
   insertConversation(seed?: ConversationSeed): FakeConversation;
   /** Changes the status the way an agent would, bumping updatedAt; nobody is notified. */
   setStatus(id: number, status: FakeConversationStatus): FakeConversation;
+  /** An agent adds tags in the UI: as in FreeScout, no webhook is sent and updatedAt does not move. */
+  addTags(id: number, tags: string[]): FakeConversation;
+  /** Removes a conversation for good (later reads answer 404); nobody is notified. */
+  deleteConversation(id: number): void;
+  /** Sends `event` about a conversation to every webhook registered for it, as FreeScout would. */
+  fire(event: string, conversationId: number): void;
   conversation(id: number): FakeConversation | undefined;
   conversations(): FakeConversation[];
+  webhooks(): FakeWebhook[];
+  /** Every webhook delivery attempted so far, in order. */
+  readonly deliveries: FakeWebhookDelivery[];
+  /** Resolves once every webhook already due or scheduled has been delivered. */
+  flushWebhooks(): Promise<void>;
+  /** Forgets every conversation, webhook, delivery and recorded request. */
+  reset(): void;
 }
 
 export interface FakeFreeScout extends FakeHttpServer {
   state: FakeFreeScoutState;
+  /** The key FreeScout signs webhooks with: `md5(APP_KEY . "webhook_key")`. */
+  webhookSecret: string;
 }
+
+/** The Webhooks module's events (`Entities/Webhook.php` `$events`); others are dropped at registration. */
+export const FREESCOUT_WEBHOOK_EVENTS = [
+  'convo.assigned',
+  'convo.created',
+  'convo.deleted',
+  'convo.deleted_forever',
+  'convo.restored',
+  'convo.moved',
+  'convo.status',
+  'convo.customer.reply.created',
+  'convo.agent.reply.created',
+  'convo.note.created',
+  'customer.created',
+  'customer.updated',
+];
 
 export interface FakeFreeScoutOptions {
   apiKey: string;
@@ -85,7 +144,20 @@ export interface FakeFreeScoutOptions {
   /** Custom fields every mailbox defines (listed by `/api/mailboxes/{id}/custom_fields`), by id; conversations also accept unknown ids as `field_<id>`. */
   customFieldNames?: Record<number, string>;
   clock?: Clock;
+  /** Agents that exist (`user` of notes and messages must be one of them); one admin unless told. */
+  users?: FakeUser[];
+  /** FreeScout's APP_KEY, from which its webhook signing key is derived. */
+  appKey?: string;
+  /**
+   * How long after an API create with a user's first thread FreeScout sends `convo.created`
+   * (in FreeScout about 15 s, the undo window); a customer's first thread fires at once.
+   */
+  userCreatedWebhookDelayMs?: number;
 }
+
+const DEFAULT_USERS: FakeUser[] = [
+  { id: 1, firstName: 'Ada', lastName: 'Admin', email: 'admin@example.test', role: 'admin' },
+];
 
 const DEFAULT_MAILBOXES: FakeMailbox[] = [
   { id: 1, name: 'Support', email: 'support@example.test' },
@@ -111,7 +183,7 @@ const newConversationSchema = z.object({
   status: z.enum(['active', 'pending', 'closed']).optional(),
   imported: z.boolean().optional(),
   assignTo: z.number().int().positive().optional(),
-  tags: z.array(z.string()).optional(),
+  // No `tags`: FreeScout's create ignores them (zod drops unknown keys the same way).
   customFields: customFieldsSchema.optional(),
 });
 
@@ -137,15 +209,31 @@ const conversationListQuerySchema = pagingSchema.extend({
   sortOrder: z.enum(['asc', 'desc']).default('desc'),
 });
 
+/**
+ * A loopback FreeScout (API & Webhooks module 1.0.82) that is no kinder than the real one.
+ * Each behaviour below follows `Modules/ApiWebhooks/Http/Controllers/ApiController.php`,
+ * `Entities/Webhook.php` or `Providers/ApiWebhooksServiceProvider.php`; the conformance test
+ * (`fake-freescout.conformance.test.ts`) pins them with the lines they follow.
+ */
 export async function startFakeFreeScout(options: FakeFreeScoutOptions): Promise<FakeFreeScout> {
   const clock = options.clock ?? systemClock;
   const mailboxes = options.mailboxes ?? DEFAULT_MAILBOXES;
+  const users = options.users ?? DEFAULT_USERS;
+  const webhookSecret = createHash('md5')
+    .update(`${options.appKey ?? 'base64:ZmFrZS1mcmVlc2NvdXQtYXBwLWtleS0zMi1ieXRlcyE='}webhook_key`)
+    .digest('hex');
+  const userCreatedDelayMs = options.userCreatedWebhookDelayMs ?? 50;
   const conversations = new Map<number, FakeConversation>();
   const tagIds = new Map<string, number>();
   const customerIds = new Map<string, number>();
+  const webhooks = new Map<number, FakeWebhook>();
+  const deliveries: FakeWebhookDelivery[] = [];
+  const inFlight = new Set<Promise<void>>();
+  const scheduled = new Set<NodeJS.Timeout>();
   let lastConversationId = 0;
   let lastNumber = 1000;
   let lastThreadId = 0;
+  let lastWebhookId = 0;
 
   /** Second resolution like FreeScout, yet every change moves updatedAt forward. */
   function stamp(previous?: string): string {
@@ -153,12 +241,15 @@ export async function startFakeFreeScout(options: FakeFreeScoutOptions): Promise
     return isoSeconds(previous === undefined ? now : Math.max(now, Date.parse(previous) + 1000));
   }
 
+  /** `Tag::normalizeName`: trimmed, lower case. */
   function tagsNamed(names: string[]): FakeConversation['tags'] {
-    return [...new Set(names)].map((name) => {
-      const id = tagIds.get(name) ?? tagIds.size + 1;
-      tagIds.set(name, id);
-      return { id, name };
-    });
+    return [...new Set(names.map((name) => name.trim().toLowerCase()).filter((name) => name !== ''))].map(
+      (name) => {
+        const id = tagIds.get(name) ?? tagIds.size + 1;
+        tagIds.set(name, id);
+        return { id, name };
+      },
+    );
   }
 
   function setCustomFields(conversation: FakeConversation, fields: z.infer<typeof customFieldsSchema>): void {
@@ -195,6 +286,15 @@ export async function startFakeFreeScout(options: FakeFreeScoutOptions): Promise
     });
     conversation.preview = thread.text.slice(0, 255);
     return lastThreadId;
+  }
+
+  /** ApiController::createThread: a note or message needs an existing `user`, a customer thread a customer. */
+  function threadRefusal(thread: z.infer<typeof threadSchema>): FakeReply | undefined {
+    if (thread.type === 'customer') return undefined;
+    if (thread.user === undefined || !users.some((user) => user.id === thread.user)) {
+      return freescoutErrorResponse('`user` parameter is required', 'user');
+    }
+    return undefined;
   }
 
   function insertConversation(seed: ConversationSeed = {}): FakeConversation {
@@ -250,11 +350,65 @@ export async function startFakeFreeScout(options: FakeFreeScoutOptions): Promise
     change: (conversation: FakeConversation, at: string) => FakeReply,
   ): FakeReply {
     const conversation = conversations.get(Number(params.id));
-    if (!conversation) return errorReply(404, 'Conversation not found');
+    if (!conversation) return errorReply(404, 'Not Found');
     const at = stamp(conversation.updatedAt);
     const reply = change(conversation, at);
     if (reply.status < 400) conversation.updatedAt = at;
     return reply;
+  }
+
+  /**
+   * ServiceProvider::maybeRunWebhook + `webhook.run`: every webhook subscribed to the event
+   * (and to the conversation's mailbox, when it lists mailboxes) gets the conversation as the
+   * API formats it without `embed` — threads, never tags — signed over the exact bytes sent.
+   */
+  function fire(event: string, conversationId: number): void {
+    const conversation = conversations.get(conversationId);
+    if (!conversation) return;
+    const body = JSON.stringify(toWire(conversation, undefined));
+    for (const webhook of webhooks.values()) {
+      if (!webhook.events.includes(event)) continue;
+      if (webhook.mailboxes.length > 0 && !webhook.mailboxes.includes(conversation.mailboxId)) continue;
+      const signature = createHmac('sha1', webhookSecret).update(body).digest('base64');
+      const delivery: FakeWebhookDelivery = {
+        webhookId: webhook.id,
+        url: webhook.url,
+        event,
+        body,
+        signature,
+        status: 0,
+      };
+      deliveries.push(delivery);
+      const sending = httpRequest(webhook.url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'x-freescout-event': event,
+          'x-freescout-signature': signature,
+        },
+        body,
+        signal: AbortSignal.timeout(30_000),
+      })
+        .then(async (response) => {
+          delivery.status = response.statusCode;
+          await response.body.dump();
+        })
+        .catch(() => {})
+        .finally(() => inFlight.delete(sending));
+      inFlight.add(sending);
+    }
+  }
+
+  function fireLater(event: string, conversationId: number, delayMs: number): void {
+    if (delayMs <= 0) {
+      fire(event, conversationId);
+      return;
+    }
+    const timer = setTimeout(() => {
+      scheduled.delete(timer);
+      fire(event, conversationId);
+    }, delayMs);
+    scheduled.add(timer);
   }
 
   const mailboxExists = (id: number) => mailboxes.some((mailbox) => mailbox.id === id);
@@ -287,14 +441,45 @@ export async function startFakeFreeScout(options: FakeFreeScoutOptions): Promise
       },
     },
     {
+      method: 'GET',
+      path: /^\/api\/users$/,
+      handle: (request) => {
+        const paging = validate(pagingSchema, request.query, 'query');
+        return 'reply' in paging ? paging.reply : halPage('users', users, paging.data);
+      },
+    },
+    {
+      method: 'GET',
+      path: /^\/api\/users\/(?<id>\d+)$/,
+      handle: (_request, params) => {
+        const user = users.find((candidate) => candidate.id === Number(params.id));
+        return user ? { status: 200, body: user } : errorReply(404, 'Not Found');
+      },
+    },
+    {
       method: 'POST',
       path: /^\/api\/conversations$/,
       handle: (request) => {
         const input = validate(newConversationSchema, request.body);
         if ('reply' in input) return input.reply;
         if (!mailboxExists(input.data.mailboxId)) return unknownMailbox();
+        for (const thread of input.data.threads) {
+          const refusal = threadRefusal(thread);
+          if (refusal) return refusal;
+        }
         const conversation = insertConversation(input.data);
-        return { status: 201, headers: { 'resource-id': String(conversation.id) } };
+        // ServiceProvider: `conversation.created_by_customer` fires at once, `created_by_user` after the undo window.
+        const firstThread = input.data.threads[input.data.threads.length - 1];
+        fireLater(
+          'convo.created',
+          conversation.id,
+          firstThread?.type === 'customer' ? 0 : userCreatedDelayMs,
+        );
+        return {
+          status: 201,
+          headers: { 'resource-id': String(conversation.id) },
+          body: toWire(conversation, undefined),
+        };
       },
     },
     {
@@ -304,24 +489,27 @@ export async function startFakeFreeScout(options: FakeFreeScoutOptions): Promise
         const query = validate(conversationListQuerySchema, request.query, 'query');
         if ('reply' in query) return query.reply;
         const { mailboxId, status, tag, updatedSince, sortField, sortOrder } = query.data;
-        const statuses = status === undefined || status === 'all' ? undefined : status.split(',');
+        // Documented: "Filter conversation by status (defaults to active)".
+        const statuses = (status ?? 'active').split(',').map((item) => item.trim());
         const since = updatedSince === undefined ? undefined : Date.parse(updatedSince);
         const direction = sortOrder === 'asc' ? 1 : -1;
+        const tagName = tag?.trim().toLowerCase();
         const sortKey = (conversation: FakeConversation) =>
           sortField === 'number' ? conversation.number : Date.parse(conversation[sortField]);
         const matching = [...conversations.values()]
           .filter(
             (conversation) =>
               (mailboxId === undefined || conversation.mailboxId === mailboxId) &&
-              (statuses === undefined || statuses.includes(conversation.status)) &&
-              (tag === undefined || conversation.tags.some((candidate) => candidate.name === tag)) &&
+              statuses.includes(conversation.status) &&
+              (tagName === undefined || conversation.tags.some((candidate) => candidate.name === tagName)) &&
               // Inclusive: a poller must expect to see its cursor's conversation again.
               (since === undefined || Date.parse(conversation.updatedAt) >= since),
           )
           .sort((a, b) => (sortKey(a) - sortKey(b) || a.id - b.id) * direction);
+        const embeds = embedsOf(request.query.embed) ?? new Set<string>();
         return halPage(
           'conversations',
-          matching.map((conversation) => toWire(conversation, false)),
+          matching.map((conversation) => toWire(conversation, embeds)),
           query.data,
         );
       },
@@ -331,11 +519,8 @@ export async function startFakeFreeScout(options: FakeFreeScoutOptions): Promise
       path: /^\/api\/conversations\/(?<id>\d+)$/,
       handle: (request, params) => {
         const conversation = conversations.get(Number(params.id));
-        if (!conversation) return errorReply(404, 'Conversation not found');
-        return {
-          status: 200,
-          body: toWire(conversation, request.query.embed?.split(',').includes('threads') ?? false),
-        };
+        if (!conversation) return errorReply(404, 'Not Found');
+        return { status: 200, body: toWire(conversation, embedsOf(request.query.embed)) };
       },
     },
     {
@@ -346,13 +531,20 @@ export async function startFakeFreeScout(options: FakeFreeScoutOptions): Promise
         if ('reply' in patch) return patch.reply;
         const { status, assignTo, mailboxId, subject } = patch.data;
         if (mailboxId !== undefined && !mailboxExists(mailboxId)) return unknownMailbox();
-        return changeConversation(params, (conversation, at) => {
+        const reply = changeConversation(params, (conversation, at) => {
           if (status !== undefined) changeStatus(conversation, status, at);
           if (assignTo !== undefined) conversation.assignee = { id: assignTo };
           if (mailboxId !== undefined) conversation.mailboxId = mailboxId;
           if (subject !== undefined) conversation.subject = subject;
           return { status: 204 };
         });
+        if (reply.status === 204) {
+          // ServiceProvider: each change fires its own event.
+          if (status !== undefined) fire('convo.status', Number(params.id));
+          if (assignTo !== undefined) fire('convo.assigned', Number(params.id));
+          if (mailboxId !== undefined) fire('convo.moved', Number(params.id));
+        }
+        return reply;
       },
     },
     {
@@ -361,10 +553,12 @@ export async function startFakeFreeScout(options: FakeFreeScoutOptions): Promise
       handle: (request, params) => {
         const input = validate(z.object({ tags: z.array(z.string()) }), request.body);
         if ('reply' in input) return input.reply;
-        return changeConversation(params, (conversation) => {
-          conversation.tags = tagsNamed(input.data.tags);
-          return { status: 204 };
-        });
+        // The whole set is replaced: tags not listed are detached. No webhook (there is no tag
+        // event), and updatedAt stays: Tags' attachByName/detachByName never save the conversation.
+        const conversation = conversations.get(Number(params.id));
+        if (!conversation) return errorReply(404, 'Not Found');
+        conversation.tags = tagsNamed(input.data.tags);
+        return { status: 204 };
       },
     },
     {
@@ -385,10 +579,52 @@ export async function startFakeFreeScout(options: FakeFreeScoutOptions): Promise
       handle: (request, params) => {
         const input = validate(threadSchema, request.body);
         if ('reply' in input) return input.reply;
-        return changeConversation(params, (conversation, at) => {
+        if (!conversations.has(Number(params.id))) return errorReply(404, 'Not Found');
+        const refusal = threadRefusal(input.data);
+        if (refusal) return refusal;
+        const reply = changeConversation(params, (conversation, at) => {
           const threadId = addThread(conversation, input.data, at);
           return { status: 201, headers: { 'resource-id': String(threadId) } };
         });
+        fire(THREAD_EVENTS[input.data.type], Number(params.id));
+        return reply;
+      },
+    },
+    {
+      method: 'POST',
+      path: /^\/api\/webhooks$/,
+      handle: (request) => {
+        const input = validate(
+          z.object({
+            url: z.string().min(1),
+            events: z.union([z.array(z.string()), z.string()]),
+            mailboxes: z.array(z.number().int()).optional(),
+          }),
+          request.body,
+        );
+        if ('reply' in input) return input.reply;
+        const requested =
+          typeof input.data.events === 'string' ? input.data.events.split(',') : input.data.events;
+        // Webhook::create drops unknown events, and creates nothing when none is left.
+        const events = requested.filter((event) => FREESCOUT_WEBHOOK_EVENTS.includes(event));
+        if (events.length === 0) return errorReply(400, 'Error occurred');
+        lastWebhookId += 1;
+        const webhook = {
+          id: lastWebhookId,
+          url: input.data.url,
+          events,
+          mailboxes: input.data.mailboxes ?? [],
+        };
+        webhooks.set(webhook.id, webhook);
+        return { status: 201, headers: { 'resource-id': String(webhook.id) }, body: webhook };
+      },
+    },
+    {
+      method: 'DELETE',
+      path: /^\/api\/webhooks\/(?<id>\d+)$/,
+      handle: (_request, params) => {
+        if (!webhooks.delete(Number(params.id))) return errorReply(404, 'Not Found');
+        return { status: 204 };
       },
     },
   ];
@@ -402,28 +638,94 @@ export async function startFakeFreeScout(options: FakeFreeScoutOptions): Promise
         : errorReply(401, 'Invalid API key'),
   });
 
+  function stored(id: number): FakeConversation {
+    const conversation = conversations.get(id);
+    if (!conversation) throw new Error(`no conversation ${id} in the fake`);
+    return conversation;
+  }
+
   return {
     ...server,
+    webhookSecret,
+    async close() {
+      for (const timer of scheduled) clearTimeout(timer);
+      scheduled.clear();
+      await Promise.all([...inFlight]);
+      await server.close();
+    },
     state: {
       mailboxes,
+      users,
       insertConversation,
       setStatus(id, status) {
-        const conversation = conversations.get(id);
-        if (!conversation) throw new Error(`no conversation ${id} in the fake`);
+        const conversation = stored(id);
         const at = stamp(conversation.updatedAt);
         changeStatus(conversation, status, at);
         conversation.updatedAt = at;
         return conversation;
       },
+      addTags(id, tags) {
+        const conversation = stored(id);
+        conversation.tags = tagsNamed([...conversation.tags.map((tag) => tag.name), ...tags]);
+        return conversation;
+      },
+      deleteConversation(id) {
+        conversations.delete(id);
+      },
+      fire,
       conversation: (id) => conversations.get(id),
       conversations: () => [...conversations.values()],
+      webhooks: () => [...webhooks.values()],
+      deliveries,
+      async flushWebhooks() {
+        while (scheduled.size > 0 || inFlight.size > 0) {
+          await Promise.all([...inFlight]);
+          if (scheduled.size > 0) await new Promise((resolve) => setTimeout(resolve, 10));
+        }
+      },
+      reset() {
+        for (const timer of scheduled) clearTimeout(timer);
+        scheduled.clear();
+        conversations.clear();
+        webhooks.clear();
+        deliveries.length = 0;
+        server.requests.length = 0;
+      },
     },
   };
 }
 
-function toWire(conversation: FakeConversation, embedThreads: boolean): Record<string, unknown> {
-  const { threads, ...fields } = conversation;
-  return { ...fields, threadsCount: threads.length, ...(embedThreads ? { _embedded: { threads } } : {}) };
+const THREAD_EVENTS: Record<ThreadType, string> = {
+  customer: 'convo.customer.reply.created',
+  message: 'convo.agent.reply.created',
+  note: 'convo.note.created',
+};
+
+/** `embed=a,b`: undefined when absent (FreeScout then includes threads, and no tags). */
+function embedsOf(embed: string | undefined): Set<string> | undefined {
+  return embed === undefined || embed === '' ? undefined : new Set(embed.split(','));
+}
+
+/**
+ * ApiWebhooksServiceProvider::formatEntity: `_embedded.threads` is always present (empty unless
+ * threads are wanted); `_embedded.tags` only when asked for; never a top-level `tags`.
+ */
+function toWire(conversation: FakeConversation, embeds: Set<string> | undefined): Record<string, unknown> {
+  const { threads, tags, ...fields } = conversation;
+  const withThreads = embeds === undefined || embeds.has('threads');
+  return {
+    ...fields,
+    threadsCount: threads.length,
+    _embedded: { threads: withThreads ? threads : [], ...(embeds?.has('tags') ? { tags } : {}) },
+  };
+}
+
+/** ApiController::getErrorResponse: a 400 naming the parameter. */
+function freescoutErrorResponse(message: string, path: string): FakeReply {
+  return {
+    status: 400,
+    body: { message: 'Error occurred', _embedded: { errors: [{ path, message, source: 'JSON' }] } },
+  };
 }
 
 function halPage<T>(key: string, items: T[], paging: z.infer<typeof pagingSchema>): FakeReply {
@@ -442,8 +744,9 @@ function halPage<T>(key: string, items: T[], paging: z.infer<typeof pagingSchema
   };
 }
 
+/** ApiController::getErrorBody. */
 function errorReply(status: number, message: string): FakeReply {
-  return { status, body: { message } };
+  return { status, body: { message, _embedded: { errors: [] } } };
 }
 
 function validationReply(errors: Array<{ path: string; message: string }>, source = 'body'): FakeReply {

@@ -2,7 +2,10 @@ import { createHmac } from 'node:crypto';
 
 export type SignatureScheme = 'sha1-base64' | 'sha256-hex' | 'sha256-base64';
 
-/** A conversation object as FreeScout's webhook module sends it (camelCase, ISO 8601 with Z). */
+/**
+ * A conversation object as FreeScout's webhook module sends it (camelCase, ISO 8601 with Z):
+ * threads in `_embedded`, never any tags.
+ */
 export function conversationPayload(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return {
     id: 1042,
@@ -27,8 +30,8 @@ export function conversationPayload(overrides: Record<string, unknown> = {}): Re
     cc: [],
     bcc: [],
     customer: { id: 12, type: 'customer', firstName: 'Dana', lastName: 'Reyes', email: 'dana@example.com' },
-    tags: [{ id: 3, name: 'billing' }],
     customFields: [],
+    _embedded: { threads: [] },
     ...overrides,
   };
 }

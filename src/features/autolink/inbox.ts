@@ -36,6 +36,15 @@ export function deliveryDedupKey(event: string, rawBody: Buffer): string {
  * its id either way, so a FreeScout retry learns the id of the first copy.
  */
 export async function storeDelivery(db: Db, delivery: NewDelivery, now: Date): Promise<number> {
+  return (await storeDeliveryOnce(db, delivery, now)).id;
+}
+
+/** As `storeDelivery`, also saying whether this call stored it (false: the same one was there). */
+async function storeDeliveryOnce(
+  db: Db,
+  delivery: NewDelivery,
+  now: Date,
+): Promise<{ id: number; stored: boolean }> {
   const dedupKey = deliveryDedupKey(delivery.event, delivery.rawBody);
   const inserted = await db
     .insertInto('autolink_delivery')
@@ -54,13 +63,40 @@ export async function storeDelivery(db: Db, delivery: NewDelivery, now: Date): P
     .onConflict((conflict) => conflict.column('dedup_key').doNothing())
     .returning('id')
     .executeTakeFirst();
-  if (inserted) return inserted.id;
+  if (inserted) return { id: inserted.id, stored: true };
   const existing = await db
     .selectFrom('autolink_delivery')
     .select('id')
     .where('dedup_key', '=', dedupKey)
     .executeTakeFirstOrThrow();
-  return existing.id;
+  return { id: existing.id, stored: false };
+}
+
+/**
+ * Queues a re-check of one ticket's criteria that no FreeScout webhook asked for: a sweep hit
+ * (`reason` names the ticket's updatedAt, so each change is queued once) or a ticket the
+ * service itself created. Goes through the same inbox, claims and leases as a webhook.
+ */
+export async function enqueueEvaluation(
+  db: Db,
+  request: { conversationId: number; origin: 'sweep' | 'created_by_service'; reason: string },
+  now: Date,
+): Promise<{ id: number; stored: boolean }> {
+  const event = `raptor.${request.origin}`;
+  const body = JSON.stringify({ id: request.conversationId, reason: request.reason });
+  return storeDeliveryOnce(
+    db,
+    {
+      source: 'ops',
+      event,
+      kind: 'evaluate',
+      conversationId: request.conversationId,
+      reportedStatus: null,
+      closeKey: null,
+      rawBody: Buffer.from(body),
+    },
+    now,
+  );
 }
 
 /**

@@ -10,17 +10,44 @@ import { conversationIdSchema } from '../../lib/ids.ts';
 import { assertPlausibleTime } from '../../lib/plausible-time.ts';
 import { parseJsonBody } from '../../lib/raw-body.ts';
 import { listDeliveries, replayDelivery, storeDelivery } from './inbox.ts';
+import { startAutolinkSweep } from './sweep.ts';
 import { startAutolinkWorker } from './worker.ts';
 
 const FLAG_NAME = 'FLAG_FREESCOUT_GITHUB_AUTOLINK';
 
-/** FreeScout's event names, and the older aliases some senders use (docs/api.md §6). */
+/**
+ * FreeScout's event names, and the older aliases some senders use (docs/api.md §6). Every other
+ * conversation event only re-checks the criteria: FreeScout sends none when a tag is added,
+ * so the next note, reply, assignment or Workflows webhook is when a new tag shows.
+ */
 const EVENT_KINDS: Record<string, AutolinkEventKind> = {
   'convo.created': 'created',
   'conversation.created': 'created',
   'convo.status': 'status',
   'conversation.status_changed': 'status',
 };
+
+/** A custom event name (a FreeScout Workflows "Trigger Webhook" action) counts when its body is a conversation. */
+const conversationShapeSchema = z
+  .looseObject({
+    id: z.number().int().positive(),
+    mailboxId: z.number().int().optional(),
+    threadsCount: z.number().int().optional(),
+    number: z.number().int().optional(),
+  })
+  .refine(
+    (body) => body.mailboxId !== undefined || body.threadsCount !== undefined || body.number !== undefined,
+  );
+
+/** What a delivery is: one of the kinds above, or nothing this route acts on. */
+function classifyEvent(event: string, body: unknown): AutolinkEventKind | 'ignored' {
+  const name = event.toLowerCase();
+  const known = EVENT_KINDS[name];
+  if (known) return known;
+  if (name === '' || name.startsWith('customer.')) return 'ignored';
+  if (name.startsWith('convo.') || name.startsWith('conversation.')) return 'evaluate';
+  return conversationShapeSchema.safeParse(body).success ? 'evaluate' : 'ignored';
+}
 
 /** FreeScout's numeric status codes, as some versions and modules print them. */
 const STATUS_BY_CODE: Record<number, string> = { 1: 'active', 2: 'pending', 3: 'closed', 4: 'spam' };
@@ -68,7 +95,10 @@ export const autolinkRoutes: FastifyPluginAsync<FeatureDeps> = async (app, deps)
       log.warn('autolink: FREESCOUT_AUTOLINK_MAILBOX_IDS is empty, so no ticket qualifies for an issue');
     }
     const worker = startAutolinkWorker(deps);
-    app.addHook('onClose', () => worker.stop());
+    const sweep = startAutolinkSweep(deps);
+    app.addHook('onClose', async () => {
+      await Promise.all([worker.stop(), sweep?.stop()]);
+    });
   }
 
   for (const source of ['ops', 'support'] as const) {
@@ -78,8 +108,17 @@ export const autolinkRoutes: FastifyPluginAsync<FeatureDeps> = async (app, deps)
         config: { rawBody: true },
         // Refused before the body is read: no secret configured, or no usable signature header.
         onRequest: async (request) => {
-          if (settings.webhookSecrets.length === 0) {
-            throw httpError(503, 'not_configured', 'FREESCOUT_WEBHOOK_SECRET is not set');
+          const missing = [
+            ...(settings.webhookSecrets.length === 0 ? ['FREESCOUT_WEBHOOK_SECRET'] : []),
+            // Every link ends with an internal note, which FreeScout refuses without a user.
+            ...(config.freescout.apiUserId === undefined ? ['FREESCOUT_API_USER_ID'] : []),
+          ];
+          if (missing.length > 0) {
+            throw httpError(
+              503,
+              'not_configured',
+              `${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} not set`,
+            );
           }
           if (!isSignatureHeader(request.headers['x-freescout-signature'])) {
             throw httpError(401, 'invalid_signature', 'missing or wrong X-FreeScout-Signature');
@@ -107,8 +146,8 @@ export const autolinkRoutes: FastifyPluginAsync<FeatureDeps> = async (app, deps)
         }
         const body = parseJsonBody(raw);
         const event = eventName(request);
-        const kind = EVENT_KINDS[event];
-        if (!kind) return reply.code(200).send({ ok: true, ignored: true });
+        const kind = classifyEvent(event, body);
+        if (kind === 'ignored') return reply.code(200).send({ ok: true, ignored: true });
         const parsed = conversationEventSchema.safeParse(body);
         if (!parsed.success) {
           throw httpError(

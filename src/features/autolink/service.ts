@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { FreeScoutClient, FreeScoutConversation } from '../../clients/freescout.ts';
 import type { GitHubClient, GitHubIssue } from '../../clients/github.ts';
 import type { FeatureDeps } from '../../lib/deps.ts';
+import { UpstreamError } from '../../lib/errors.ts';
+import { createSettlesAt } from '../../lib/unknown-outcome.ts';
 import type { ClaimedDelivery } from './inbox.ts';
 import {
   abandonLink,
@@ -52,14 +54,53 @@ export class AutolinkNotConfiguredError extends Error {
   override name = 'AutolinkNotConfiguredError';
 }
 
+/**
+ * An earlier write that is not idempotent (the issue, the note, the close comment) may still
+ * land upstream (it timed out or failed without an answer) and the search for it found nothing
+ * yet. No second write until `settlesAt`, when the upstream must have finished whatever it was
+ * doing; the work is retried then, at no attempt's cost.
+ */
+export class WriteUnsettledError extends Error {
+  override name = 'WriteUnsettledError';
+  constructor(
+    what: string,
+    readonly settlesAt: Date,
+  ) {
+    super(`an earlier ${what} has an unknown outcome; searching again at ${settlesAt.toISOString()}`);
+  }
+}
+
+/** Throws while a write begun at `startedAt` may still land upstream. */
+function requireSettled(deps: AutolinkDeps, what: string, startedAt: Date, timeoutMs: number): void {
+  const settlesAt = createSettlesAt(startedAt, timeoutMs);
+  if (deps.clock.now() < settlesAt) throw new WriteUnsettledError(what, settlesAt);
+}
+
+/** A write the upstream refused with an answer created nothing: no need to look for it later. */
+function createdNothing(error: unknown): boolean {
+  return error instanceof UpstreamError && !error.details.outcomeUnknown;
+}
+
 /** Does the work of one delivery; answers its outcome, or throws for a retry. */
 export async function processDelivery(
   deps: AutolinkDeps,
   delivery: ClaimedDelivery,
   holder: string,
 ): Promise<string> {
-  if (delivery.kind === 'created') return linkTicket(deps, delivery.conversation_id, holder);
-  return commentOnClose(deps, delivery, holder);
+  try {
+    if (delivery.kind === 'status' && delivery.reported_status === 'closed') {
+      const closed = await commentOnClose(deps, delivery, holder);
+      // A ticket closed before it was ever linked may still qualify (tagged just before closing).
+      if (closed !== 'skipped:no_linked_issue') return closed;
+    }
+    return await linkTicket(deps, delivery.conversation_id, holder);
+  } catch (error) {
+    // FreeScout no longer has the conversation (deleted for good): nothing is left to do, ever.
+    if (error instanceof UpstreamError && error.service === 'freescout' && error.status === 404) {
+      return 'skipped:conversation_not_found';
+    }
+    throw error;
+  }
 }
 
 function requireClients(deps: AutolinkDeps): { github: GitHubClient; freescout: FreeScoutClient } {
@@ -82,11 +123,9 @@ function leaseFrom(deps: AutolinkDeps, holder: string): Lease {
   return { holder, now, expiresAt: new Date(now.getTime() + LEASE_MS) };
 }
 
-async function readTicket(deps: AutolinkDeps, freescout: FreeScoutClient, conversationId: number) {
-  // Threads are only needed to scan for keywords; the ticket is always read fresh, never from the delivery.
-  return freescout.getConversation(conversationId, {
-    embedThreads: deps.config.autolink.keywords.length > 0,
-  });
+/** Always fresh from FreeScout, with its tags (webhook bodies carry none). */
+function readTicket(freescout: FreeScoutClient, conversationId: number) {
+  return freescout.getConversation(conversationId);
 }
 
 /**
@@ -104,7 +143,7 @@ export async function linkTicket(
 
   const existing = await findLink(db, conversationId);
   if (!existing) {
-    conversation = await readTicket(deps, clients.freescout, conversationId);
+    conversation = await readTicket(clients.freescout, conversationId);
     const verdict = evaluateCriteria(conversation, config.autolink);
     if (!verdict.eligible) return `skipped:${verdict.reason}`;
   } else if (existing.note_added_at !== null) {
@@ -122,7 +161,15 @@ export async function linkTicket(
         outcome = 'issue_recovered';
         current = await saveIssue(deps, current, found, holder);
       } else {
-        conversation ??= await readTicket(deps, clients.freescout, conversationId);
+        if (current.create_started_at !== null) {
+          requireSettled(
+            deps,
+            'GitHub issue create',
+            new Date(current.create_started_at),
+            clients.github.timeoutMs,
+          );
+        }
+        conversation ??= await readTicket(clients.freescout, conversationId);
         const verdict = evaluateCriteria(conversation, config.autolink);
         if (!verdict.eligible) {
           await abandonLink(db, conversationId, holder);
@@ -130,6 +177,10 @@ export async function linkTicket(
         }
         const publicUrl = config.freescout.publicUrl;
         if (!publicUrl) throw new AutolinkNotConfiguredError('FREESCOUT_PUBLIC_URL is not configured');
+        // Checked before the issue exists: its note could not be written without it.
+        if (clients.freescout.userId === undefined) {
+          throw new AutolinkNotConfiguredError('FREESCOUT_API_USER_ID is not configured');
+        }
         const mailboxName = await mailboxNameOf(deps, clients.freescout, conversation.mailboxId);
         const draft = draftIssue({
           conversation,
@@ -138,11 +189,21 @@ export async function linkTicket(
           publicUrl,
           mailboxName,
         });
-        // From here an issue may exist whatever GitHub answers: a later attempt looks before creating.
+        // From here an issue may exist whatever GitHub answers: a later attempt looks before
+        // creating, and waits for the create to settle when the search finds nothing.
         current = await recordLinkProgress(db, conversationId, holder, {
-          create_started_at: current.create_started_at ?? deps.clock.now(),
+          create_started_at: deps.clock.now(),
         });
-        const issue = await clients.github.createIssue(draft);
+        let issue: GitHubIssue;
+        try {
+          issue = await clients.github.createIssue(draft);
+        } catch (error) {
+          // GitHub answered that it created nothing: the next attempt need not wait or search.
+          if (createdNothing(error)) {
+            await recordLinkProgress(db, conversationId, holder, { create_started_at: null });
+          }
+          throw error;
+        }
         outcome = 'issue_created';
         current = await saveIssue(deps, current, issue, holder);
       }
@@ -239,14 +300,21 @@ async function writeBack(
     // addNote is not idempotent: when an earlier attempt may have added it, the ticket's threads say so.
     // The URL is left out of the match: FreeScout may store it rewritten as a link.
     if (current.note_started_at !== null) {
-      const ticket = await freescout.getConversation(conversationId, { embedThreads: true });
+      const ticket = await freescout.getConversation(conversationId);
       if (threadBodies(ticket).some((thread) => thread.body.includes(notePrefix(issueNumber)))) {
         await recordLinkProgress(db, conversationId, holder, { note_added_at: clock.now() });
         return;
       }
+      requireSettled(deps, 'FreeScout note', new Date(current.note_started_at), freescout.timeoutMs);
     }
     await recordLinkProgress(db, conversationId, holder, { note_started_at: clock.now() });
-    await freescout.addNote(conversationId, { text });
+    try {
+      await freescout.addNote(conversationId, { text });
+    } catch (error) {
+      if (createdNothing(error))
+        await recordLinkProgress(db, conversationId, holder, { note_started_at: null });
+      throw error;
+    }
     await recordLinkProgress(db, conversationId, holder, { note_added_at: clock.now() });
   }
 }
@@ -257,11 +325,10 @@ async function writeBack(
  */
 export async function commentOnClose(
   deps: AutolinkDeps,
-  delivery: Pick<ClaimedDelivery, 'id' | 'conversation_id' | 'reported_status' | 'close_key'>,
+  delivery: Pick<ClaimedDelivery, 'id' | 'conversation_id' | 'close_key'>,
   holder: string,
 ): Promise<string> {
   const { db, config, clock } = deps;
-  if (delivery.reported_status !== 'closed') return 'skipped:not_closed';
   const { github, freescout } = requireClients(deps);
   const conversationId = delivery.conversation_id;
 
@@ -293,9 +360,16 @@ export async function commentOnClose(
         await recordCloseProgress(db, comment, holder, { comment_id: earlier.id, posted_at: clock.now() });
         return 'comment_recovered';
       }
+      requireSettled(deps, 'GitHub comment', new Date(comment.started_at), github.timeoutMs);
     }
-    await recordCloseProgress(db, comment, holder, { started_at: comment.started_at ?? clock.now() });
-    const posted = await github.createComment(comment.issue_number, comment.comment_body);
+    await recordCloseProgress(db, comment, holder, { started_at: clock.now() });
+    let posted: { id: number };
+    try {
+      posted = await github.createComment(comment.issue_number, comment.comment_body);
+    } catch (error) {
+      if (createdNothing(error)) await recordCloseProgress(db, comment, holder, { started_at: null });
+      throw error;
+    }
     await recordCloseProgress(db, comment, holder, { comment_id: posted.id, posted_at: clock.now() });
     return 'comment_posted';
   } finally {

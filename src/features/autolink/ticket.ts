@@ -24,12 +24,14 @@ export type Verdict =
   | { eligible: true; triggerTags: string[]; keywords: string[] }
   | {
       eligible: false;
-      reason: 'from_github' | 'mailbox_not_enabled' | 'already_linked' | 'no_trigger';
+      reason: 'deleted' | 'from_github' | 'mailbox_not_enabled' | 'already_linked' | 'no_trigger';
     };
 
 /** The contract's criteria, over a ticket read fresh from FreeScout. */
 export function evaluateCriteria(conversation: FreeScoutConversation, settings: Config['autolink']): Verdict {
   const tags = conversationTagNames(conversation).map((tag) => tag.trim().toLowerCase());
+  // FreeScout keeps deleted conversations (state `deleted`, in the trash) readable.
+  if (conversation.state === 'deleted') return { eligible: false, reason: 'deleted' };
   if (tags.some((tag) => FROM_GITHUB_TAGS.includes(tag))) return { eligible: false, reason: 'from_github' };
   if (conversation.mailboxId === undefined || !settings.mailboxIds.includes(conversation.mailboxId)) {
     return { eligible: false, reason: 'mailbox_not_enabled' };

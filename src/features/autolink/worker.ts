@@ -10,7 +10,14 @@ import {
   rescheduleDelivery,
 } from './inbox.ts';
 import { renewLeases } from './links.ts';
-import { type AutolinkDeps, LEASE_MS, LEASE_RENEW_MS, processDelivery, TicketBusyError } from './service.ts';
+import {
+  type AutolinkDeps,
+  LEASE_MS,
+  LEASE_RENEW_MS,
+  processDelivery,
+  TicketBusyError,
+  WriteUnsettledError,
+} from './service.ts';
 
 const POLL_INTERVAL_MS = 1_000;
 /** One run stops after this many deliveries, so a backlog never starves a clean shutdown. */
@@ -88,6 +95,21 @@ async function workOn(
       const nextAttemptAt = new Date(now.getTime() + BUSY_RETRY_MS * (1 + Math.random()));
       await rescheduleDelivery(db, delivery, { nextAttemptAt, countAttempt: false, now });
       log.debug({ ...context }, 'autolink: ticket busy elsewhere; delivery requeued');
+      return 'retried';
+    }
+    if (error instanceof WriteUnsettledError) {
+      // Waiting for GitHub to settle is not a failure: it costs no attempt and keeps no worker busy.
+      const nextAttemptAt = new Date(Math.max(error.settlesAt.getTime(), now.getTime() + 1_000));
+      await rescheduleDelivery(db, delivery, {
+        nextAttemptAt,
+        lastError: describeError(error),
+        countAttempt: false,
+        now,
+      });
+      log.info(
+        { ...context, nextAttemptAt },
+        'autolink: an earlier write is unsettled; searching again later',
+      );
       return 'retried';
     }
     const lastError = describeError(error);

@@ -1,6 +1,10 @@
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
-import type { FreeScoutClient, FreeScoutConversation } from '../../clients/freescout.ts';
+import {
+  ALL_CONVERSATION_STATUSES,
+  type FreeScoutClient,
+  type FreeScoutConversation,
+} from '../../clients/freescout.ts';
 import type { CachedTicketStatus, Database } from '../../db/schema.ts';
 import type { Clock } from '../../lib/clock.ts';
 import { UpstreamError } from '../../lib/errors.ts';
@@ -63,6 +67,8 @@ export async function pollFreescoutChanges(deps: PollDeps): Promise<PollResult> 
   let refreshed = 0;
   let newest = cursor ? new Date(cursor.updated_since) : since;
   const pages = deps.freescout.iterateConversations({
+    // Without it FreeScout lists active conversations only: closes and spam would never heal.
+    status: ALL_CONVERSATION_STATUSES,
     updatedSince: since,
     sortField: 'updatedAt',
     sortOrder: 'asc',

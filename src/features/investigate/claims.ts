@@ -11,6 +11,8 @@ export interface SurfaceClaim {
   conversationId: number | null;
   ticketUrl: string | null;
   openedAt: Date | null;
+  /** When `auto:status` was set on the ticket; null until it is. */
+  taggedAt: Date | null;
 }
 
 export interface UnresolvedAttempt {
@@ -33,6 +35,7 @@ export async function readClaim(db: Db, surface: string): Promise<SurfaceClaim |
     conversationId: row.conversation_id,
     ticketUrl: row.ticket_url,
     openedAt: row.opened_at === null ? null : new Date(row.opened_at),
+    taggedAt: row.tagged_at === null ? null : new Date(row.tagged_at),
   };
 }
 
@@ -57,7 +60,8 @@ export async function claimSurface(
       lease_expires_at = excluded.lease_expires_at,
       conversation_id = null,
       ticket_url = null,
-      opened_at = null
+      opened_at = null,
+      tagged_at = null
     where (investigate_ticket.state = 'open' and investigate_ticket.opened_at <= ${windowStart})
        or (investigate_ticket.state = 'pending' and investigate_ticket.lease_expires_at <= ${now})
     returning workflow_id`.execute(db);
@@ -184,13 +188,27 @@ export async function recordTicketOpened(
   });
 }
 
+/** The surface's open ticket carries `auto:status` now. */
+export async function recordTagged(
+  db: Db,
+  input: { surface: string; workflowId: string; now: Date },
+): Promise<void> {
+  await db
+    .updateTable('investigate_ticket')
+    .set({ tagged_at: input.now })
+    .where('surface', '=', input.surface)
+    .where('workflow_id', '=', input.workflowId)
+    .where('state', '=', 'open')
+    .execute();
+}
+
 /** Gives the claim up after a failed attempt, so the next click tries again. */
 export async function releaseClaim(
   db: Db,
   input: {
     surface: string;
     workflowId: string;
-    outcome: 'failed' | 'unknown';
+    outcome: 'failed' | 'unknown' | 'abandoned';
     error: string;
     now: Date;
   },

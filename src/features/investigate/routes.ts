@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { FeatureDeps } from '../../lib/deps.ts';
 import { httpError } from '../../lib/errors.ts';
 import { requireFeature } from '../../lib/flags.ts';
-import { investigateSurface } from './service.ts';
+import { investigateSurface, TicketOutcomeUnknownError } from './service.ts';
 
 const investigateBodySchema = z.object({
   surface: z.string().trim().min(1).max(200).describe('the console surface (tile) whose state is shown'),
@@ -73,7 +73,13 @@ export const investigateRoutes: FastifyPluginAsync<FeatureDeps> = async (app, de
       if (!configured) throw notConfigured();
       const { surface, state, tile_url, detail, requested_by } = request.body;
       const result = await investigateSurface(
-        { db: deps.db, clock: deps.clock, log: request.log, ...configured },
+        {
+          db: deps.db,
+          clock: deps.clock,
+          log: request.log,
+          ...configured,
+          ...(deps.hooks?.onTicketCreated ? { onTicketTagged: deps.hooks.onTicketCreated } : {}),
+        },
         {
           surface,
           state,
@@ -81,7 +87,15 @@ export const investigateRoutes: FastifyPluginAsync<FeatureDeps> = async (app, de
           ...(detail ? { detail } : {}),
           ...(requested_by ? { requestedBy: requested_by } : {}),
         },
-      );
+      ).catch((error: unknown) => {
+        if (!(error instanceof TicketOutcomeUnknownError)) throw error;
+        const seconds = Math.max(
+          1,
+          Math.ceil((error.settlesAt.getTime() - deps.clock.now().getTime()) / 1000),
+        );
+        reply.header('retry-after', String(seconds));
+        throw httpError(503, 'ticket_outcome_unknown', error.message);
+      });
       return reply.code(result.deduplicated ? 200 : 201).send({
         ticket_url: result.ticketUrl,
         conversation_id: result.conversationId,

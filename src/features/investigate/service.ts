@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import type { FreeScoutClient } from '../../clients/freescout.ts';
+import { ALL_CONVERSATION_STATUSES, type FreeScoutClient } from '../../clients/freescout.ts';
 import type { Db } from '../../db/database.ts';
 import type { Clock } from '../../lib/clock.ts';
 import { httpError, UpstreamError } from '../../lib/errors.ts';
+import { createSettlesAt } from '../../lib/unknown-outcome.ts';
 import {
   abandonAttempts,
   attemptOutcome,
@@ -12,6 +13,7 @@ import {
   countAbsorbedClick,
   readClaim,
   recordAttemptStarted,
+  recordTagged,
   recordTicketOpened,
   releaseClaim,
   type SurfaceClaim,
@@ -48,8 +50,27 @@ export interface InvestigateDeps {
   freescout: FreeScoutClient;
   clock: Clock;
   // A request's child logger, so lines carry its request id.
-  log: Pick<Logger, 'info' | 'warn'>;
+  log: Pick<Logger, 'info' | 'warn' | 'error'>;
   settings: InvestigateSettings;
+  /**
+   * Told about each ticket once it carries `auto:status`, so the composition root can have it
+   * evaluated by GitHub autolink at once instead of waiting for FreeScout's webhook.
+   */
+  onTicketTagged?: (conversationId: number) => Promise<void>;
+}
+
+/**
+ * An earlier attempt on this surface timed out (FreeScout may still be creating its ticket)
+ * and a search does not find it yet: no new ticket until `settlesAt`, when a search that
+ * finds nothing proves there is none.
+ */
+export class TicketOutcomeUnknownError extends Error {
+  override name = 'TicketOutcomeUnknownError';
+  constructor(readonly settlesAt: Date) {
+    super(
+      `an earlier attempt to open this surface's ticket has an unknown outcome; FreeScout may still create it (settled by ${settlesAt.toISOString()})`,
+    );
+  }
 }
 
 export interface InvestigateResult {
@@ -84,12 +105,16 @@ export async function investigateSurface(
     const claim = await readClaim(db, request.surface);
     if (claim && isOpenWithin(claim, now, windowMs)) {
       await countAbsorbedClick(db, claim.workflowId);
+      if (claim.taggedAt === null && claim.conversationId !== null) {
+        await tagTicket(deps, claim.surface, claim.workflowId, claim.conversationId);
+      }
       return deduplicated(claim);
     }
 
     if (awaitedWorkflowId !== undefined && claim?.workflowId !== awaitedWorkflowId) {
       // The create this click waited for gave up its claim: it failed, and so does this click.
       const outcome = await attemptOutcome(db, awaitedWorkflowId);
+      // `abandoned`: it stood back for an earlier unsettled create; this click looks for itself.
       if (outcome === 'failed' || outcome === 'unknown') {
         throw freescoutUnavailable('the ticket being created for this surface could not be created');
       }
@@ -139,6 +164,19 @@ async function openTicket(
         { surface, workflowId: ticket.workflowId, conversationId: ticket.conversationId },
         'investigate: found the ticket of an earlier attempt whose outcome was unknown',
       );
+    } else if (earlier.unsettledUntil) {
+      await releaseClaim(db, {
+        surface,
+        workflowId,
+        outcome: 'abandoned',
+        error: 'an earlier attempt on this surface has not settled yet',
+        now: clock.now(),
+      });
+      log.warn(
+        { surface, workflowId, settlesAt: earlier.unsettledUntil },
+        'investigate: an earlier create may still land in FreeScout; no second ticket',
+      );
+      throw new TicketOutcomeUnknownError(earlier.unsettledUntil);
     } else {
       await abandonAttempts(db, earlier.searched, clock.now());
       const created = await freescout.createConversation(
@@ -167,6 +205,8 @@ async function openTicket(
   if (!kept) {
     log.warn({ surface, workflowId }, 'investigate: the claim lease ran out before the ticket was recorded');
   }
+  // Recorded first: whatever happens to the tag, the ticket exists and a click must not open another.
+  await tagTicket(deps, surface, ticket.workflowId, ticket.conversationId);
   log.info(
     { surface, workflowId: ticket.workflowId, conversationId: ticket.conversationId },
     'investigate: ticket opened',
@@ -180,9 +220,42 @@ async function openTicket(
 }
 
 /**
+ * FreeScout drops tags sent with a create, so `auto:status` is added afterwards (read, merge,
+ * write: the PUT replaces the whole set). A failure leaves `tagged_at` empty and the next
+ * click on the surface tries again; the ticket itself is already recorded.
+ */
+async function tagTicket(
+  deps: InvestigateDeps,
+  surface: string,
+  workflowId: string,
+  conversationId: number,
+): Promise<void> {
+  const { db, freescout, clock, log } = deps;
+  try {
+    await freescout.addTags(conversationId, [INVESTIGATE_TAG]);
+  } catch (error) {
+    log.error(
+      { surface, conversationId, err: error },
+      'investigate: could not tag the ticket auto:status; the next click on this surface retries',
+    );
+    return;
+  }
+  await recordTagged(db, { surface, workflowId, now: clock.now() });
+  if (!deps.onTicketTagged) return;
+  try {
+    await deps.onTicketTagged(conversationId);
+  } catch (error) {
+    // FreeScout's own convo.created webhook and the autolink sweep still bring the ticket in.
+    log.warn({ surface, conversationId, err: error }, 'investigate: could not queue the ticket for autolink');
+  }
+}
+
+/**
  * Looks in the Operations mailbox for the ticket of any earlier attempt on this surface whose
  * outcome is unknown (a timeout after sending, a 5xx, a crash), by the workflow UUID in its
- * subject, so that attempt's ticket is used instead of a second one.
+ * subject, so that attempt's ticket is used instead of a second one. Nothing found is proof
+ * of nothing until every such attempt has settled (its start plus the client's timeout plus
+ * a margin): until then `unsettledUntil` says when it will be.
  */
 async function findEarlierTicket(
   deps: InvestigateDeps,
@@ -191,16 +264,19 @@ async function findEarlierTicket(
   now: Date,
 ): Promise<{
   found?: { workflowId: string; conversationId: number; openedAt: Date };
+  unsettledUntil?: Date;
   searched: string[];
 }> {
-  const { db, freescout, settings } = deps;
+  const { db, freescout, settings, clock } = deps;
   const windowStart = new Date(now.getTime() - settings.dedupMinutes * 60_000);
   const attempts = await unresolvedAttempts(db, surface, windowStart, workflowId);
   const [earliest] = attempts;
   if (!earliest) return { searched: [] };
+  const searchedAt = clock.now();
+  // No tag filter: the tag is set after the create, so a ticket whose create timed out has none.
   for await (const conversation of freescout.iterateConversations({
     mailboxId: settings.operationsMailboxId,
-    tag: INVESTIGATE_TAG,
+    status: ALL_CONVERSATION_STATUSES,
     updatedSince: new Date(earliest.startedAt.getTime() - CLOCK_SKEW_MS),
     sortField: 'updatedAt',
     sortOrder: 'asc',
@@ -218,6 +294,10 @@ async function findEarlierTicket(
       };
     }
   }
+  const settlesAt = new Date(
+    Math.max(...attempts.map((attempt) => createSettlesAt(attempt.startedAt, freescout.timeoutMs).getTime())),
+  );
+  if (searchedAt < settlesAt) return { unsettledUntil: settlesAt, searched: [] };
   return { searched: attempts.map((attempt) => attempt.workflowId) };
 }
 

@@ -14,7 +14,8 @@ export interface InvestigateRequest {
 }
 
 /**
- * The Operations ticket for one Investigate click. The workflow UUID is in the subject (which
+ * The Operations ticket for one Investigate click. FreeScout drops tags sent with a create:
+ * `auto:status` is set afterwards (`addTags`). The workflow UUID is in the subject (which
  * FreeScout returns in conversation lists, so an attempt of unknown outcome can be found again)
  * and in the text, with the back-link to the console tile.
  */
@@ -41,7 +42,6 @@ export function investigateTicket(
     threads: [{ type: 'customer', text: lines.join('<br>\n') }],
     status: 'active',
     imported: false,
-    tags: [INVESTIGATE_TAG],
   };
 }
 

@@ -1,0 +1,146 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { runCli } from '../../src/cli/run.ts';
+import { openTestDatabase, type TestDatabase, truncate } from '../support/db.ts';
+import { type FakeFreeScout, startFakeFreeScout } from '../support/fake-freescout.ts';
+import { captureOutput } from './capture.ts';
+
+const API_KEY = 'cli-webhooks-key';
+let database: TestDatabase;
+let fake: FakeFreeScout;
+
+beforeAll(async () => {
+  database = await openTestDatabase();
+  fake = await startFakeFreeScout({ apiKey: API_KEY });
+});
+afterAll(async () => {
+  await fake.close();
+  await database.close();
+});
+beforeEach(async () => {
+  await truncate(database, 'freescout_webhook_registration');
+  fake.state.reset();
+});
+
+const env = { FREESCOUT_API_URL: '', FREESCOUT_API_KEY: API_KEY, FREESCOUT_AUTOLINK_MAILBOX_IDS: '1,2' };
+
+async function cli(...argv: string[]) {
+  const output = captureOutput();
+  const code = await runCli(argv, { ...env, FREESCOUT_API_URL: fake.url }, output, { db: database.db });
+  return { code, output };
+}
+
+const registrations = () =>
+  database.db.selectFrom('freescout_webhook_registration').selectAll().orderBy('feature').execute();
+
+describe('cli: freescout webhooks', () => {
+  it('registers the feature’s route and events through POST /api/webhooks and remembers the id', async () => {
+    const { code, output } = await cli(
+      'freescout',
+      'webhooks',
+      'register',
+      '--feature',
+      'audit',
+      '--url',
+      'https://api.raxx.test/',
+    );
+    expect(code).toBe(0);
+    const [webhook] = fake.state.webhooks();
+    expect(webhook).toMatchObject({
+      url: 'https://api.raxx.test/api/internal/freescout-webhook/audit',
+      events: expect.arrayContaining(['convo.created', 'convo.status', 'convo.deleted']),
+      mailboxes: [],
+    });
+    expect(webhook?.events.some((event) => event.startsWith('customer.'))).toBe(false);
+    expect(await registrations()).toEqual([
+      expect.objectContaining({ feature: 'audit', webhook_id: webhook?.id, url: webhook?.url }),
+    ]);
+    expect(output.stdout[0]).toContain(`registered FreeScout webhook ${webhook?.id}`);
+  });
+
+  it('is safe to run twice: the second run replaces the webhook instead of adding one', async () => {
+    await cli('freescout', 'webhooks', 'register', '--feature', 'rbac', '--url', 'https://api.raxx.test');
+    const [first] = fake.state.webhooks();
+    const again = await cli(
+      'freescout',
+      'webhooks',
+      'register',
+      '--feature',
+      'rbac',
+      '--url',
+      'https://api.raxx.test',
+    );
+    expect(again.code).toBe(0);
+    const webhooks = fake.state.webhooks();
+    expect(webhooks).toHaveLength(1);
+    expect(webhooks[0]?.id).not.toBe(first?.id);
+    expect(webhooks[0]?.url).toBe('https://api.raxx.test/api/internal/freescout-webhook/rbac');
+    expect(await registrations()).toEqual([
+      expect.objectContaining({ feature: 'rbac', webhook_id: webhooks[0]?.id }),
+    ]);
+  });
+
+  it('limits the autolink webhook to the autolink mailboxes', async () => {
+    await cli('freescout', 'webhooks', 'register', '--feature', 'autolink', '--url', 'https://api.raxx.test');
+    expect(fake.state.webhooks()).toEqual([
+      expect.objectContaining({
+        url: 'https://api.raxx.test/api/webhooks/freescout/ops',
+        mailboxes: [1, 2],
+        events: expect.arrayContaining([
+          'convo.created',
+          'convo.note.created',
+          'convo.customer.reply.created',
+        ]),
+      }),
+    ]);
+  });
+
+  it('removes the feature’s webhook and forgets it; removing again is a no-op', async () => {
+    await cli('freescout', 'webhooks', 'register', '--feature', 'audit', '--url', 'https://api.raxx.test');
+    await cli('freescout', 'webhooks', 'register', '--feature', 'rbac', '--url', 'https://api.raxx.test');
+    const removed = await cli('freescout', 'webhooks', 'remove', '--feature', 'audit');
+    expect(removed.code).toBe(0);
+    expect(fake.state.webhooks().map((webhook) => webhook.url)).toEqual([
+      'https://api.raxx.test/api/internal/freescout-webhook/rbac',
+    ]);
+    expect((await registrations()).map((row) => row.feature)).toEqual(['rbac']);
+    const again = await cli('freescout', 'webhooks', 'remove', '--feature', 'audit');
+    expect(again.code).toBe(0);
+    expect(again.output.stdout[0]).toContain('nothing to remove');
+  });
+
+  it('replaces a webhook someone deleted in FreeScout’s UI meanwhile', async () => {
+    await cli('freescout', 'webhooks', 'register', '--feature', 'audit', '--url', 'https://api.raxx.test');
+    const [first] = fake.state.webhooks();
+    await fetch(`${fake.url}/api/webhooks/${first?.id}`, {
+      method: 'DELETE',
+      headers: { 'x-freescout-api-key': API_KEY },
+    });
+    const again = await cli(
+      'freescout',
+      'webhooks',
+      'register',
+      '--feature',
+      'audit',
+      '--url',
+      'https://api.raxx.test',
+    );
+    expect(again.code).toBe(0);
+    expect(fake.state.webhooks()).toHaveLength(1);
+    expect(again.output.stdout.at(-1)).toContain('already gone');
+  });
+
+  it('refuses a missing or unknown feature and a missing or bad URL with exit 2, calling nothing', async () => {
+    for (const argv of [
+      ['freescout', 'webhooks', 'register', '--url', 'https://api.raxx.test'],
+      ['freescout', 'webhooks', 'register', '--feature', 'postmark', '--url', 'https://api.raxx.test'],
+      ['freescout', 'webhooks', 'register', '--feature', 'audit'],
+      ['freescout', 'webhooks', 'register', '--feature', 'audit', '--url', 'ftp://api.raxx.test'],
+      ['freescout', 'webhooks', 'remove'],
+    ]) {
+      const { code, output } = await cli(...argv);
+      expect(code).toBe(2);
+      expect(output.stderr[0]).toMatch(/--feature|--url/);
+    }
+    expect(fake.requests).toHaveLength(0);
+  });
+});
