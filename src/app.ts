@@ -7,6 +7,7 @@ import type { Config } from './config.ts';
 import type { Db } from './db/database.ts';
 import { autolinkRoutes } from './features/autolink/routes.ts';
 import { freescoutWebhookRoutes } from './features/freescout-webhooks/routes.ts';
+import { githubSyncRoutes } from './features/github-sync/routes.ts';
 import { healthRoutes } from './features/health/routes.ts';
 import { investigateRoutes } from './features/investigate/routes.ts';
 import { postmarkRoutes } from './features/postmark/routes.ts';
@@ -109,6 +110,7 @@ export async function buildApp(deps: AppDeps) {
   await app.register(investigateRoutes, featureDeps);
   await app.register(postmarkRoutes, featureDeps);
   await app.register(autolinkRoutes, featureDeps);
+  await app.register(githubSyncRoutes, featureDeps);
 
   app.get('/docs/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;

@@ -4,6 +4,7 @@ import { ConfigError, loadConfig, processEnv } from './config.ts';
 import { openDatabase } from './db/database.ts';
 import { migrateToLatest } from './db/migrate.ts';
 import { startAutolinkWorker } from './features/autolink/worker.ts';
+import { startGithubSyncWorker } from './features/github-sync/worker.ts';
 import { systemClock } from './lib/clock.ts';
 import { createLogger } from './lib/logger.ts';
 
@@ -17,22 +18,26 @@ async function start(): Promise<void> {
   const database = await openDatabase(config.database);
   if (database.kind === 'pglite') await migrateToLatest(database.db);
   const clients = createClients(config, log);
-  // Staying up while the flag is off keeps the dyno from crash-looping; a config change restarts it.
-  const worker = config.autolink.enabled
-    ? startAutolinkWorker({ config, db: database.db, log, clock: systemClock, clients })
-    : undefined;
+  // Staying up while the flags are off keeps the dyno from crash-looping; a config change restarts it.
+  const deps = { config, db: database.db, log, clock: systemClock, clients };
+  const workers = [
+    ...(config.autolink.enabled ? [startAutolinkWorker(deps)] : []),
+    ...(config.githubSync.enabled ? [startGithubSyncWorker(deps)] : []),
+  ];
   log.info(
-    { database: database.kind, autolink: config.autolink.enabled },
-    worker ? 'raptor worker running' : 'raptor worker idle: FLAG_FREESCOUT_GITHUB_AUTOLINK is off',
+    { database: database.kind, autolink: config.autolink.enabled, githubSync: config.githubSync.enabled },
+    workers.length > 0
+      ? 'raptor worker running'
+      : 'raptor worker idle: FLAG_FREESCOUT_GITHUB_AUTOLINK and FLAG_GITHUB_FREESCOUT_SYNC are off',
   );
   // An idle worker has nothing pending on the event loop; this keeps the process alive until a signal.
-  const idle = worker ? undefined : setInterval(() => {}, 60 * 60_000);
+  const idle = workers.length > 0 ? undefined : setInterval(() => {}, 60 * 60_000);
 
   closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
     if (err) log.error({ err }, 'worker shutting down after an uncaught error');
     else log.info({ signal }, 'worker shutting down');
     clearInterval(idle);
-    await worker?.stop();
+    await Promise.all(workers.map((worker) => worker.stop()));
     await closeClients(clients);
     await database.close();
   });

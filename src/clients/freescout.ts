@@ -81,6 +81,12 @@ const mailboxCustomFieldListSchema = z.object({
   page: pageSchema,
 });
 
+// The module embeds tags under `_embedded.tags`; older proxies put them at the top level.
+const conversationTagsSchema = z.looseObject({
+  tags: z.array(tagSchema).nullish(),
+  _embedded: z.looseObject({ tags: z.array(tagSchema).nullish() }).nullish(),
+});
+
 const conversationListSchema = z.object({
   _embedded: z.object({ conversations: z.array(freeScoutConversationSchema) }).optional(),
   page: pageSchema,
@@ -152,6 +158,8 @@ export interface FreeScoutClient {
   /** The custom fields defined in one mailbox (FreeScout's Custom Fields module). */
   listMailboxCustomFields(mailboxId: number): Promise<FreeScoutCustomField[]>;
   getConversation(id: number, options?: { embedThreads?: boolean }): Promise<FreeScoutConversation>;
+  /** The conversation's tag names, read with `embed=tags` (FreeScout returns them nowhere else). */
+  getConversationTags(id: number): Promise<string[]>;
   listConversations(query?: ConversationQuery): Promise<ConversationPage>;
   iterateConversations(query?: ConversationQuery): AsyncGenerator<FreeScoutConversation>;
   /** Never retried: a second attempt could open a second conversation. */
@@ -302,6 +310,13 @@ export function createFreeScoutClient(options: FreeScoutClientOptions): FreeScou
     getConversation(id, { embedThreads = false } = {}) {
       const embed = embedThreads ? '?embed=threads' : '';
       return getParsed(`/api/conversations/${id}${embed}`, freeScoutConversationSchema);
+    },
+
+    async getConversationTags(id) {
+      const conversation = await getParsed(`/api/conversations/${id}?embed=tags`, conversationTagsSchema);
+      return conversationTagNames({
+        tags: [...(conversation._embedded?.tags ?? []), ...(conversation.tags ?? [])],
+      });
     },
 
     listConversations,
