@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runAutolinkWorker } from '../../src/features/autolink/worker.ts';
 import { CREATE_SETTLE_MS } from '../../src/features/github-sync/service.ts';
@@ -228,6 +229,35 @@ describe('loop locks', () => {
     expect(await outcomes()).toEqual(['done:skipped:own_action']);
     // Asked once per client and remembered, so at most one GET /user in this whole file.
     expect(fakes.github.requests.filter((request) => request.path === '/user').length).toBeLessThanOrEqual(1);
+  });
+
+  it("ignores the service's own actions as a GitHub App (<slug>[bot], from GET /app)", async () => {
+    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const asApp = await startSyncInstance(database.db, fakes, {
+      GITHUB_ISSUE_BOT_TOKEN: undefined,
+      GITHUB_APP_ID: '777',
+      GITHUB_APP_PRIVATE_KEY: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+      GITHUB_APP_INSTALLATION_ID: '4242',
+    });
+    try {
+      const issue = newIssue();
+      const reply = await asApp.deliver(
+        'issues',
+        issuesEvent('labeled', {
+          number: issue.number,
+          label: 'customer-reported',
+          sender: `${BOT_LOGIN}[bot]`,
+          senderType: 'Bot',
+        }),
+      );
+      expect(reply.status).toBe(202);
+      await drainSync(asApp, fakes.clock);
+      expect(ticketCreates(fakes.freescout)).toHaveLength(0);
+      expect(await outcomes()).toEqual(['done:skipped:own_action']);
+      expect(fakes.github.requests.some((request) => request.path === '/app')).toBe(true);
+    } finally {
+      await asApp.close();
+    }
   });
 
   it("makes no GitHub issue when the ticket's own convo.created reaches Direction A", async () => {

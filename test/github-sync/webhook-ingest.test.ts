@@ -181,6 +181,24 @@ describe('POST /api/webhooks/github', () => {
     }
   });
 
+  it('refuses a webhook created with the form-encoded content type, and stores nothing', async () => {
+    const form = `payload=${encodeURIComponent(JSON.stringify(issuesEvent('labeled', { number: 8, label: 'regression' })))}`;
+    const reply = await instance.app.app.inject({
+      method: 'POST',
+      url: '/api/webhooks/github',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        'x-github-event': 'issues',
+        'x-github-delivery': 'form-guid',
+        'x-hub-signature-256': signGitHub(form),
+      },
+      payload: form,
+    });
+    expect(reply.statusCode).toBe(415);
+    expect(reply.json()).toMatchObject({ error: expect.any(String), message: expect.any(String) });
+    expect(await storedDeliveries()).toHaveLength(0);
+  });
+
   it('answers 400 for a signed body that is not JSON or not an issues event, and stores nothing', async () => {
     expect((await instance.deliver('issues', '{not json')).status).toBe(400);
     expect(await instance.deliver('issues', { action: 'labeled' })).toMatchObject({
