@@ -319,6 +319,27 @@ describe('notes on the linked ticket', () => {
     expect(notePost?.body).toMatchObject({ type: 'note', user: API_USER_ID });
   });
 
+  it('waits for a ticket being opened when needs-customer-confirm arrives with customer-reported', async () => {
+    const issue = newIssue();
+    await label(issue.number, 'customer-reported');
+    await label(issue.number, 'needs-customer-confirm', { labels: ['customer-reported'] });
+    const [, confirm] = await database.db
+      .selectFrom('github_sync_delivery')
+      .select('id')
+      .orderBy('id')
+      .execute();
+    // The confirmation comes due first, as it would on a second worker.
+    await database.db
+      .updateTable('github_sync_delivery')
+      .set({ next_attempt_at: new Date(fakes.clock.now().getTime() - 1000) })
+      .where('id', '=', confirm?.id ?? 0)
+      .execute();
+    await drainSync(instance, fakes.clock);
+    const [ticket] = ticketsOf(issue.number);
+    expect(notesOn(fakes.freescout, ticket?.id ?? 0)).toHaveLength(1);
+    expect(await outcomes()).toEqual(['done:ticket_created', 'done:note_added']);
+  });
+
   it('records needs-customer-confirm on an unlinked issue as done, with the reason', async () => {
     const issue = newIssue();
     await label(issue.number, 'needs-customer-confirm');

@@ -156,6 +156,18 @@ describe('POST /api/webhooks/github', () => {
     expect(await storedDeliveries()).toHaveLength(0);
   });
 
+  it('stores a delivery whose strings carry NUL characters without a 500', async () => {
+    const event = issuesEvent('labeled', {
+      number: 9,
+      label: 'customer-reported',
+      title: 'Broken\u0000title',
+    });
+    event.sender = { ...event.sender, login: 'octo\u0000cat' };
+    expect((await instance.deliver('issues', event)).status).toBe(202);
+    const [row] = await storedDeliveries();
+    expect(row?.sender_login).toBe('octocat');
+  });
+
   it('matches label names case-insensitively, as GitHub does', async () => {
     const reply = await instance.deliver(
       'issues',

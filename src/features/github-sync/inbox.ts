@@ -66,6 +66,19 @@ export async function hasOpenLabelDelivery(db: Db, issueNumber: number): Promise
   return row !== undefined;
 }
 
+/** True while a labelled delivery received before `id` waits or runs: its ticket may be about to exist. */
+export async function hasEarlierOpenLabelDelivery(db: Db, issueNumber: number, id: number): Promise<boolean> {
+  const row = await db
+    .selectFrom('github_sync_delivery')
+    .select('id')
+    .where('issue_number', '=', issueNumber)
+    .where('action', '=', 'labeled')
+    .where('status', 'in', ['pending', 'processing'])
+    .where('id', '<', id)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
 /** Claims due deliveries as Direction A's inbox does (`for update skip locked`, lock expiry). */
 export async function claimDueSyncDeliveries(
   db: Db,

@@ -28,7 +28,11 @@ export const issuesEventSchema = z.looseObject({
   }),
   label: labelSchema.nullish(),
   repository: z.looseObject({ full_name: z.string() }),
-  sender: z.looseObject({ login: z.string(), type: z.string().optional() }),
+  // Postgres text cannot hold NUL; a login never contains one, so it is dropped rather than refused.
+  sender: z.looseObject({
+    login: z.string().transform((login) => login.replaceAll('\u0000', '')),
+    type: z.string().optional(),
+  }),
 });
 
 export type IssuesEvent = z.infer<typeof issuesEventSchema>;

@@ -4,7 +4,7 @@ import type { FreeScoutClient, FreeScoutConversation } from '../../clients/frees
 import type { GitHubClient } from '../../clients/github.ts';
 import type { FeatureDeps } from '../../lib/deps.ts';
 import { UpstreamError } from '../../lib/errors.ts';
-import { type ClaimedSyncDelivery, markNoteStarted } from './inbox.ts';
+import { type ClaimedSyncDelivery, hasEarlierOpenLabelDelivery, markNoteStarted } from './inbox.ts';
 import {
   abandonIssue,
   findLinkByIssue,
@@ -327,7 +327,13 @@ async function noteOnLinkedTicket(
 ): Promise<string> {
   const { db, clock, config } = deps;
   const link: RecordedLink | undefined = await findLinkByIssue(db, delivery.issue_number);
-  if (!link) return 'skipped:not_linked';
+  if (!link) {
+    // A label received just before may be opening the ticket right now: its note waits for it.
+    if (await hasEarlierOpenLabelDelivery(db, delivery.issue_number, delivery.id)) {
+      throw new IssueBusyError(`GitHub issue #${delivery.issue_number} may be getting its ticket`);
+    }
+    return 'skipped:not_linked';
+  }
   const user = config.freescout.apiUserId;
   if (user === undefined) {
     throw new SyncNotConfiguredError('FREESCOUT_API_USER_ID is not set (FreeScout requires a user on notes)');
