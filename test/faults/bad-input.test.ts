@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import fc from 'fast-check';
 import { sql } from 'kysely';
 import { request } from 'undici';
@@ -60,6 +61,16 @@ const ROUTES: RouteUnderTest[] = [
     headers: (raw) => ({ 'x-freescout-event': 'convo.created', 'x-freescout-signature': sign(raw, SECRET) }),
   },
   {
+    name: 'GitHub sync webhook',
+    url: '/api/webhooks/github',
+    tables: ['github_sync_delivery'],
+    headers: (raw) => ({
+      'x-github-event': 'issues',
+      'x-github-delivery': 'bad-input',
+      'x-hub-signature-256': `sha256=${createHmac('sha256', SECRET).update(raw).digest('hex')}`,
+    }),
+  },
+  {
     name: 'investigate',
     url: '/api/console/status/investigate',
     tables: ['investigate_ticket', 'investigate_attempt'],
@@ -110,6 +121,9 @@ beforeAll(async () => {
       FLAG_POSTMARK_DELIVERY_MONITOR: '1',
       POSTMARK_DELIVERY_WEBHOOK_SECRET: POSTMARK_TOKEN,
       FLAG_CONSOLE_INVESTIGATE_FROM_STATUS: '1',
+      FLAG_GITHUB_FREESCOUT_SYNC: '1',
+      GITHUB_WEBHOOK_SECRET: SECRET,
+      GITHUB_REPO: 'raxx-app/TradeMasterAPI',
       // Never reached: every body here is refused before FreeScout would be called.
       FREESCOUT_API_URL: 'http://127.0.0.1:9',
       FREESCOUT_API_KEY: 'unused',
