@@ -151,13 +151,35 @@ export async function runPreflight(
     },
   };
 
-  const syncMailboxId = config.githubSync.mailboxId;
+  // Unset, the sync uses the mailbox named Operations, as the worker does.
+  const syncMailbox = once(async (): Promise<FreeScoutMailbox | Error> => {
+    const mailboxes = await freescoutMailboxes();
+    if (mailboxes instanceof Error) return new Error(`cannot list mailboxes: ${mailboxes.message}`);
+    const id = config.githubSync.mailboxId;
+    const mailbox = mailboxes.find((candidate) =>
+      id === undefined ? candidate.name.trim().toLowerCase() === 'operations' : candidate.id === id,
+    );
+    return (
+      mailbox ??
+      new Error(id === undefined ? 'no mailbox id configured and none named Operations' : `no mailbox ${id}`)
+    );
+  });
+  const syncMailboxExists = {
+    check:
+      'GitHub sync mailbox (GITHUB_SYNC_MAILBOX_ID, FREESCOUT_OPERATIONS_MAILBOX_ID or "Operations") exists',
+    probe: async () => {
+      const mailbox = await syncMailbox();
+      return mailbox instanceof Error ? fail(mailbox.message) : pass(`${mailbox.id} is "${mailbox.name}"`);
+    },
+  };
   const syncIssueUrlField = {
     check: 'GitHub sync mailbox has the github_issue_url field',
     probe: async () => {
       const freescout = clients.freescout;
       if (!freescout) return fail('FREESCOUT_API_URL and FREESCOUT_API_KEY must both be set');
-      if (syncMailboxId === undefined) return fail('no mailbox id configured');
+      const mailbox = await syncMailbox();
+      if (mailbox instanceof Error) return fail(mailbox.message);
+      const syncMailboxId = mailbox.id;
       try {
         const fields = await freescout.listMailboxCustomFields(syncMailboxId);
         const field =
@@ -254,10 +276,7 @@ export async function runPreflight(
         githubSeesRepo,
         githubIdentity,
         freescoutReachable,
-        mailboxExists(
-          'GitHub sync mailbox (GITHUB_SYNC_MAILBOX_ID or FREESCOUT_OPERATIONS_MAILBOX_ID)',
-          syncMailboxId,
-        ),
+        syncMailboxExists,
         syncIssueUrlField,
         isSet('FREESCOUT_API_USER_ID', config.freescout.apiUserId),
         isSet('FREESCOUT_PUBLIC_URL (or FREESCOUT_API_URL)', config.freescout.publicUrl),

@@ -147,7 +147,7 @@ describe('cli: preflight', () => {
     expect(missing.code).toBe(1);
     expect(missing.failed('FLAG_GITHUB_FREESCOUT_SYNC')).toEqual([
       expect.stringContaining('no mailbox 99'),
-      expect.stringContaining('Mailbox not found'),
+      expect.stringContaining('no mailbox 99'),
     ]);
   });
 

@@ -128,6 +128,20 @@ describe('a trigger label opens one ticket', () => {
     await expectOneTicket(issue.number, ['_from_github', 'bug', 'regression']);
   });
 
+  it('opens the ticket in the mailbox named Operations when no mailbox id is configured', async () => {
+    const unnamed = await startSyncInstance(database.db, fakes, {
+      FREESCOUT_OPERATIONS_MAILBOX_ID: undefined,
+    });
+    try {
+      const issue = newIssue();
+      await label(issue.number, 'customer-reported');
+      await drainSync(unnamed, fakes.clock);
+      await expectOneTicket(issue.number, ['_from_github']);
+    } finally {
+      await unnamed.close();
+    }
+  });
+
   it('keeps tags an agent added when a second label adds its own', async () => {
     const issue = newIssue();
     await label(issue.number, 'customer-reported');

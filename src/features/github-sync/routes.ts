@@ -28,7 +28,9 @@ export const githubSyncRoutes: FastifyPluginAsync<FeatureDeps> = async (app, dep
 
   if (settings.enabled && deps.backgroundJobs) {
     if (settings.mailboxId === undefined) {
-      log.warn('github-sync: neither GITHUB_SYNC_MAILBOX_ID nor FREESCOUT_OPERATIONS_MAILBOX_ID is set');
+      log.warn(
+        'github-sync: no GITHUB_SYNC_MAILBOX_ID nor FREESCOUT_OPERATIONS_MAILBOX_ID; using the mailbox named Operations',
+      );
     }
     const worker = startGithubSyncWorker(deps);
     app.addHook('onClose', () => worker.stop());

@@ -44,6 +44,7 @@ export const CREATE_SETTLE_MS = 2 * 60_000;
 const RECOVERY_CLOCK_SKEW_MS = 15 * 60_000;
 const RECOVERY_PAGE_SIZE = 50;
 const ISSUE_URL_FIELD_NAME = 'github_issue_url';
+const OPERATIONS_MAILBOX_NAME = 'operations';
 /** Every status, explicitly: FreeScout's list shows only active conversations when none is given. */
 const ALL_STATUSES = 'active,pending,closed,spam';
 
@@ -186,10 +187,7 @@ async function createTicket(
   holder: string,
 ): Promise<{ claim: IssueClaim; conversationId: number }> {
   const { db, clock, config } = deps;
-  const mailboxId = config.githubSync.mailboxId;
-  if (mailboxId === undefined) {
-    throw new SyncNotConfiguredError('set GITHUB_SYNC_MAILBOX_ID (or FREESCOUT_OPERATIONS_MAILBOX_ID)');
-  }
+  const mailboxId = await syncMailboxId(deps, freescout);
   const fieldId = config.githubSync.issueUrlFieldId ?? (await issueUrlFieldId(freescout, mailboxId));
   const draft = draftTicket({
     snapshot,
@@ -211,6 +209,21 @@ async function createTicket(
     }
     throw error;
   }
+}
+
+/** `GITHUB_SYNC_MAILBOX_ID`, else `FREESCOUT_OPERATIONS_MAILBOX_ID`, else the mailbox named Operations. */
+async function syncMailboxId(deps: SyncDeps, freescout: FreeScoutClient): Promise<number> {
+  const configured = deps.config.githubSync.mailboxId;
+  if (configured !== undefined) return configured;
+  const operations = (await freescout.listMailboxes()).find(
+    (mailbox) => mailbox.name.trim().toLowerCase() === OPERATIONS_MAILBOX_NAME,
+  );
+  if (!operations) {
+    throw new SyncNotConfiguredError(
+      'set GITHUB_SYNC_MAILBOX_ID (or FREESCOUT_OPERATIONS_MAILBOX_ID): no mailbox is named Operations',
+    );
+  }
+  return operations.id;
 }
 
 async function issueUrlFieldId(freescout: FreeScoutClient, mailboxId: number): Promise<number> {
@@ -238,9 +251,8 @@ async function recoverTicket(
   const startedAt = new Date(claim.create_started_at).getTime();
   const settlesAt = new Date(startedAt + CREATE_SETTLE_MS);
   if (deps.clock.now() < settlesAt) throw new CreateUnsettledError(settlesAt);
-  const mailboxId = deps.config.githubSync.mailboxId;
   const conversations = freescout.iterateConversations({
-    ...(mailboxId === undefined ? {} : { mailboxId }),
+    mailboxId: await syncMailboxId(deps, freescout),
     status: ALL_STATUSES,
     updatedSince: new Date(startedAt - RECOVERY_CLOCK_SKEW_MS),
     sortField: 'updatedAt',
