@@ -14,12 +14,12 @@ export const COMMENT_PREFIX = '[freescout-autolink]';
 /** FreeScout needs a customer on every conversation; GitHub is the one asking. */
 const GITHUB_CUSTOMER = { email: 'github-sync@raxx.app', firstName: 'GitHub', lastName: 'Issues' };
 
-const labelSchema = z.looseObject({ name: z.string() });
+const labelSchema = z.object({ name: z.string() });
 
-/** Only what Direction B uses; GitHub sends much more, and unknown keys are ignored. */
-export const issuesEventSchema = z.looseObject({
+/** Only what Direction B uses; GitHub sends much more, and unknown keys are dropped unread. */
+export const issuesEventSchema = z.object({
   action: z.string(),
-  issue: z.looseObject({
+  issue: z.object({
     number: z.number().int().positive().max(2_147_483_647),
     title: z.string(),
     html_url: z.string(),
@@ -27,9 +27,9 @@ export const issuesEventSchema = z.looseObject({
     labels: z.array(labelSchema).nullish(),
   }),
   label: labelSchema.nullish(),
-  repository: z.looseObject({ full_name: z.string() }),
+  repository: z.object({ full_name: z.string() }),
   // Postgres text cannot hold NUL; a login never contains one, so it is dropped rather than refused.
-  sender: z.looseObject({
+  sender: z.object({
     login: z.string().transform((login) => login.replaceAll('\u0000', '')),
     type: z.string().optional(),
   }),
