@@ -213,7 +213,7 @@ ${raptor.map((result, index) => row(`raptor, round ${index + 1}`, result)).join(
 ### GitHub webhook ingest (Direction B), same Raptor process, right after each audit run
 
 Signed \`issues.labeled\` deliveries built from GitHub's example payload (\`@octokit/webhooks-examples\`,
-~9 KB), a trigger label and a fresh \`X-GitHub-Delivery\` each, so every request is verified and stored (202);
+~12 KB), a trigger label and a fresh \`X-GitHub-Delivery\` each, so every request is verified and stored (202);
 ${CONNECTIONS} connections, ${DURATION_SECONDS} s after a 2 s warm-up.
 
 | server | req/s | p50 ms | p99 ms | requests | non-2xx/errors |
@@ -222,6 +222,9 @@ ${github.map((result, index) => row(`raptor github ingest, round ${index + 1}`, 
 
 GitHub ingest median ${Math.round(median(github.map((r) => r.rps)))} req/s, p99 median ${median(github.map((r) => r.p99))} ms,
 next to the audit webhook's ${Math.round(median(raptor.map((r) => r.rps)))} req/s and ${median(raptor.map((r) => r.p99))} ms.
+Each GitHub delivery is a new row (its own \`X-GitHub-Delivery\`) with a body six times the audit
+delivery's, where the audit webhook updates one of ${TICKETS} cached tickets; a repository's
+webhook sends a few deliveries a minute.
 
 ## 2. Postmark ingest, empty table vs ${STORED_EVENTS.toLocaleString('en')} stored events
 
