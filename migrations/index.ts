@@ -4,7 +4,7 @@ import * as freescoutWebhooks from './20261124T0700_freescout_webhooks.ts';
 import * as postmarkEvents from './20261124T0710_postmark_events.ts';
 import * as investigate from './20261124T0720_investigate.ts';
 import * as autolink from './20261124T0730_autolink.ts';
-import * as githubSync from './20261125T0800_github_sync.ts';
+import * as githubSync from './20261125T1300_github_sync.ts';
 
 /**
  * Every migration, keyed by its timestamped name. Listed here instead of read from the folder,
@@ -16,5 +16,5 @@ export const migrations: Record<string, Migration> = {
   '20261124T0710_postmark_events': postmarkEvents,
   '20261124T0720_investigate': investigate,
   '20261124T0730_autolink': autolink,
-  '20261125T0800_github_sync': githubSync,
+  '20261125T1300_github_sync': githubSync,
 };

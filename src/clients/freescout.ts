@@ -314,9 +314,9 @@ export function createFreeScoutClient(options: FreeScoutClientOptions): FreeScou
 
     async getConversationTags(id) {
       const conversation = await getParsed(`/api/conversations/${id}?embed=tags`, conversationTagsSchema);
-      return conversationTagNames({
-        tags: [...(conversation._embedded?.tags ?? []), ...(conversation.tags ?? [])],
-      });
+      return [...(conversation._embedded?.tags ?? []), ...(conversation.tags ?? [])].map((tag) =>
+        typeof tag === 'string' ? tag : tag.name,
+      );
     },
 
     listConversations,

@@ -36,10 +36,10 @@ export const LEASE_MS = 30_000;
 export const LEASE_RENEW_MS = 10_000;
 /**
  * A create whose answer never came (timeout, reset, 5xx) may still land: FreeScout's PHP can
- * finish the request long after our client gave up (10 s). Recovery lists the mailbox only once
+ * finish the request long after our client gave up (10 s by default). Recovery lists the mailbox only once
  * this long has passed since the create started, so a late ticket is found instead of doubled.
  */
-export const CREATE_SETTLE_MS = 2 * 60_000;
+export const CREATE_SETTLE_MS = 5 * 60_000;
 /** FreeScout's clock is not ours: recovery looks this far before the create for its ticket. */
 const RECOVERY_CLOCK_SKEW_MS = 15 * 60_000;
 const RECOVERY_PAGE_SIZE = 50;
