@@ -24,12 +24,6 @@ async function start(): Promise<void> {
     ...(config.autolink.enabled ? [startAutolinkWorker(deps)] : []),
     ...(config.githubSync.enabled ? [startGithubSyncWorker(deps)] : []),
   ];
-  log.info(
-    { database: database.kind, autolink: config.autolink.enabled, githubSync: config.githubSync.enabled },
-    workers.length > 0
-      ? 'raptor worker running'
-      : 'raptor worker idle: FLAG_FREESCOUT_GITHUB_AUTOLINK and FLAG_GITHUB_FREESCOUT_SYNC are off',
-  );
   // An idle worker has nothing pending on the event loop; this keeps the process alive until a signal.
   const idle = workers.length > 0 ? undefined : setInterval(() => {}, 60 * 60_000);
 
@@ -41,6 +35,13 @@ async function start(): Promise<void> {
     await closeClients(clients);
     await database.close();
   });
+  // Said only once the signal handlers are in place: a SIGTERM before them would kill the process outright.
+  log.info(
+    { database: database.kind, autolink: config.autolink.enabled, githubSync: config.githubSync.enabled },
+    workers.length > 0
+      ? 'raptor worker running'
+      : 'raptor worker idle: FLAG_FREESCOUT_GITHUB_AUTOLINK and FLAG_GITHUB_FREESCOUT_SYNC are off',
+  );
 }
 
 start().catch((error: unknown) => {
