@@ -8,6 +8,7 @@ import os from 'node:os';
 import pg from 'pg';
 import {
   freescoutDeliveries,
+  githubDeliveries,
   type LoadResult,
   postmarkDeliveries,
   runLoad,
@@ -41,6 +42,9 @@ const POSTMARK_TOKEN = 'bench-postmark-token';
 const STORED_EVENTS = Number(process.env.BENCH_POSTMARK_EVENTS ?? 5_000_000);
 const RECENT_EVENTS = Math.min(STORED_EVENTS, 1_000_000);
 
+const GITHUB_SECRET = 'bench-github-secret';
+const GITHUB_REPO = 'raxx-app/TradeMasterAPI';
+
 const raptorEnv = {
   DATABASE_URL,
   FLAG_POSTMARK_DELIVERY_MONITOR: '1',
@@ -48,6 +52,10 @@ const raptorEnv = {
   LOG_LEVEL: process.env.RAPTOR_LOG_LEVEL ?? 'info',
   FLAG_FREESCOUT_WEBHOOK_RECEIVE: '1',
   FREESCOUT_AUDIT_WEBHOOK_SECRET: SECRET,
+  // Direction B's ingest; FreeScout and GitHub are not configured, so its worker only reschedules.
+  FLAG_GITHUB_FREESCOUT_SYNC: '1',
+  GITHUB_WEBHOOK_SECRET: GITHUB_SECRET,
+  GITHUB_REPO,
 };
 
 /** `raptor-no-log` is Raptor with the delivery log off, to measure what recording every webhook costs. */
@@ -75,9 +83,22 @@ async function auditWebhook(kind: 'floor' | 'raptor' | 'raptor-no-log', port: nu
     durationSeconds: DURATION_SECONDS,
     next,
   });
+  // The same Raptor process then takes GitHub deliveries, so both figures share one run.
+  let github: LoadResult | undefined;
+  if (kind === 'raptor') {
+    const url = `${service.url}/api/webhooks/github`;
+    const nextGithub = githubDeliveries(GITHUB_SECRET, GITHUB_REPO);
+    await runLoad({ url, connections: CONNECTIONS, durationSeconds: 2, next: nextGithub });
+    github = await runLoad({
+      url,
+      connections: CONNECTIONS,
+      durationSeconds: DURATION_SECONDS,
+      next: nextGithub,
+    });
+  }
   const rssMb = await service.peakRssMb();
   await service.stop();
-  return { result, rssMb, startMs: service.startMs };
+  return { result, github, rssMb, startMs: service.startMs };
 }
 
 /**
@@ -179,6 +200,7 @@ async function main(): Promise<void> {
   const floor: LoadResult[] = [];
   const raptor: LoadResult[] = [];
   const raptorNoLog: LoadResult[] = [];
+  const github: LoadResult[] = [];
   const rss: number[] = [];
   const startMs: number[] = [];
   // Interleaved rounds, so drift in the shared machine's load hits both sides alike.
@@ -187,10 +209,11 @@ async function main(): Promise<void> {
     raptorNoLog.push((await auditWebhook('raptor-no-log', 3106)).result);
     const measured = await auditWebhook('raptor', 3102);
     raptor.push(measured.result);
+    if (measured.github) github.push(measured.github);
     rss.push(measured.rssMb);
     startMs.push(measured.startMs);
     console.log(
-      `round ${round + 1}: floor ${Math.round(floor.at(-1)?.rps ?? 0)} req/s, raptor ${Math.round(measured.result.rps)} req/s`,
+      `round ${round + 1}: floor ${Math.round(floor.at(-1)?.rps ?? 0)} req/s, raptor ${Math.round(measured.result.rps)} req/s, github ingest ${Math.round(measured.github?.rps ?? 0)} req/s`,
     );
   }
   const ratio = median(raptor.map((r) => r.rps)) / median(floor.map((r) => r.rps));
@@ -233,6 +256,22 @@ ${raptorNoLog.map((result, index) => row(`raptor, delivery log off, round ${inde
 
 **Delivery log on / off (median req/s): ${logRatio.toFixed(2)}×** (target ≥ 0.90×, i.e. recording every
 webhook costs under 10 %). \`delivery_log\` held ${loggedRows.toLocaleString('en')} rows after the runs.
+
+### GitHub webhook ingest (Direction B), same Raptor process, right after each audit run
+
+Signed \`issues.labeled\` deliveries built from GitHub's example payload (\`@octokit/webhooks-examples\`,
+~12 KB), a trigger label and a fresh \`X-GitHub-Delivery\` each, so every request is verified and stored (202);
+${CONNECTIONS} connections, ${DURATION_SECONDS} s after a 2 s warm-up.
+
+| server | req/s | p50 ms | p99 ms | requests | non-2xx/errors |
+|---|---|---|---|---|---|
+${github.map((result, index) => row(`raptor github ingest, round ${index + 1}`, result)).join('\n')}
+
+GitHub ingest median ${Math.round(median(github.map((r) => r.rps)))} req/s, p99 median ${median(github.map((r) => r.p99))} ms,
+next to the audit webhook's ${Math.round(median(raptor.map((r) => r.rps)))} req/s and ${median(raptor.map((r) => r.p99))} ms.
+Each GitHub delivery is a new row (its own \`X-GitHub-Delivery\`) with a body six times the audit
+delivery's, where the audit webhook updates one of ${TICKETS} cached tickets; a repository's
+webhook sends a few deliveries a minute.
 
 ## 2. Postmark ingest, empty table vs ${STORED_EVENTS.toLocaleString('en')} stored events
 

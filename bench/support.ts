@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createHmac } from 'node:crypto';
+import { createHmac, randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import autocannon from 'autocannon';
 
 export interface LoadResult {
@@ -105,6 +106,43 @@ export async function startService(
 }
 
 /** Signed ~2 KB FreeScout conversation deliveries over `tickets` tickets, each newer than the last. */
+/**
+ * GitHub `issues.labeled` deliveries built from GitHub's own example payload
+ * (@octokit/webhooks-examples), one issue each, labelled with a trigger label so every
+ * request is verified, stored and answered 202; a fresh X-GitHub-Delivery per request.
+ */
+export function githubDeliveries(secret: string, repo: string) {
+  const definitions = createRequire(import.meta.url)('@octokit/webhooks-examples') as Array<{
+    name: string;
+    examples: Array<Record<string, unknown> & { action?: string }>;
+  }>;
+  const example = definitions
+    .find((definition) => definition.name === 'issues')
+    ?.examples.find((candidate) => candidate.action === 'labeled');
+  if (!example) throw new Error('no issues.labeled example in @octokit/webhooks-examples');
+  const [owner = '', name = ''] = repo.split('/');
+  const payload = structuredClone(example) as Record<string, Record<string, unknown>>;
+  payload.issue = { ...payload.issue, number: 424242, html_url: `https://github.com/${repo}/issues/424242` };
+  payload.label = { ...payload.label, name: 'customer-reported' };
+  payload.repository = { ...payload.repository, name, full_name: repo, owner: { login: owner } };
+  // Built once and stamped per request: the load generator shares the CPUs with the server.
+  const [head = '', middle = '', tail = ''] = JSON.stringify(payload).split('424242');
+  let sequence = 0;
+  return () => {
+    sequence++;
+    const body = `${head}${sequence}${middle}${sequence}${tail}`;
+    return {
+      body,
+      headers: {
+        'content-type': 'application/json',
+        'x-github-event': 'issues',
+        'x-github-delivery': randomUUID(),
+        'x-hub-signature-256': `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`,
+      },
+    };
+  };
+}
+
 export function freescoutDeliveries(secret: string, tickets: number) {
   let sequence = 0;
   const filler = 'Customer reports the export stalls at 80% and retries do not help. '.repeat(18);

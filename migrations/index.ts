@@ -7,6 +7,7 @@ import * as autolink from './20261124T0730_autolink.ts';
 import * as freescoutRealApi from './20261125T0800_freescout_real_api.ts';
 import * as ops from './20261125T0800_ops.ts';
 import * as postmarkRollupBounceType from './20261125T1200_postmark_rollup_bounce_type.ts';
+import * as githubSync from './20261125T1300_github_sync.ts';
 
 /**
  * Every migration, keyed by its timestamped name. Listed here instead of read from the folder,
@@ -21,4 +22,5 @@ export const migrations: Record<string, Migration> = {
   '20261125T0800_freescout_real_api': freescoutRealApi,
   '20261125T0800_ops': ops,
   '20261125T1200_postmark_rollup_bounce_type': postmarkRollupBounceType,
+  '20261125T1300_github_sync': githubSync,
 };

@@ -8,6 +8,7 @@ import type { Db } from './db/database.ts';
 import { enqueueEvaluation } from './features/autolink/inbox.ts';
 import { autolinkRoutes } from './features/autolink/routes.ts';
 import { freescoutWebhookRoutes } from './features/freescout-webhooks/routes.ts';
+import { githubSyncRoutes } from './features/github-sync/routes.ts';
 import { healthRoutes } from './features/health/routes.ts';
 import { investigateRoutes } from './features/investigate/routes.ts';
 import { opsRoutes } from './features/ops/routes.ts';
@@ -184,6 +185,7 @@ export async function buildApp(deps: AppDeps) {
   await app.register(investigateRoutes, featureDeps);
   await app.register(postmarkRoutes, featureDeps);
   await app.register(autolinkRoutes, featureDeps);
+  await app.register(githubSyncRoutes, featureDeps);
   await app.register(opsRoutes, { ...featureDeps, observability });
 
   app.get('/docs/openapi.json', { schema: { hide: true } }, async () => app.swagger());

@@ -134,6 +134,20 @@ const envSchema = z.object({
   DELIVERY_LOG_RETENTION_DAYS: optionalString
     .pipe(z.coerce.number<string>().int().min(0).max(3650).optional())
     .transform((value) => value ?? 14),
+
+  FLAG_GITHUB_FREESCOUT_SYNC: flag,
+  GITHUB_WEBHOOK_SECRET: optionalString,
+  GITHUB_WEBHOOK_SECRET_PREVIOUS: optionalString,
+  GITHUB_SYNC_LABELS: optionalString.pipe(
+    z
+      .string()
+      .regex(
+        /^\s*[^=,]+=\s*(ticket(:[^,]+)?|regression|confirm)\s*(,\s*[^=,]+=\s*(ticket(:[^,]+)?|regression|confirm)\s*)*$/,
+        'expected label=effect pairs, effect one of ticket, ticket:tag+tag, regression, confirm',
+      )
+      .optional(),
+  ),
+  GITHUB_SYNC_MAILBOX_ID: optionalString.pipe(z.coerce.number<string>().int().positive().optional()),
 });
 
 type Env = z.infer<typeof envSchema>;
@@ -143,6 +157,30 @@ function secretList(current: string | undefined, previous: string | undefined): 
   // A previous secret alone is a rotation half-done, not a configured webhook.
   if (current === undefined) return [];
   return [current, previous].filter((secret): secret is string => secret !== undefined);
+}
+
+/** What a label just added to a GitHub issue asks of Direction B. */
+export type SyncLabelEffect = { kind: 'ticket'; tags: string[] } | { kind: 'confirm' };
+
+const DEFAULT_SYNC_LABELS = 'customer-reported=ticket,regression=regression,needs-customer-confirm=confirm';
+
+/** `label=effect` pairs; `regression` is `ticket:bug+regression`. Label names compare case-insensitively, as GitHub's do. */
+function syncLabels(value: string | undefined): Map<string, SyncLabelEffect> {
+  const rules = new Map<string, SyncLabelEffect>();
+  for (const pair of (value ?? DEFAULT_SYNC_LABELS).split(',')) {
+    const [label = '', effect = ''] = pair.split('=').map((part) => part.trim());
+    if (effect === 'confirm') rules.set(label.toLowerCase(), { kind: 'confirm' });
+    else if (effect === 'regression')
+      rules.set(label.toLowerCase(), { kind: 'ticket', tags: ['bug', 'regression'] });
+    else {
+      const tags = effect.startsWith('ticket:') ? effect.slice('ticket:'.length).split('+') : [];
+      rules.set(label.toLowerCase(), {
+        kind: 'ticket',
+        tags: tags.map((tag) => tag.trim()).filter((tag) => tag !== ''),
+      });
+    }
+  }
+  return rules;
 }
 
 function shapeConfig(env: Env) {
@@ -225,6 +263,15 @@ function shapeConfig(env: Env) {
       maxAttempts: env.AUTOLINK_MAX_ATTEMPTS,
       sweepSeconds: env.FREESCOUT_AUTOLINK_SWEEP_SECONDS,
     },
+    githubSync: {
+      enabled: env.FLAG_GITHUB_FREESCOUT_SYNC,
+      webhookSecrets: secretList(env.GITHUB_WEBHOOK_SECRET, env.GITHUB_WEBHOOK_SECRET_PREVIOUS),
+      labels: syncLabels(env.GITHUB_SYNC_LABELS),
+      /** Defaults to the Operations mailbox, where the seed design puts these tickets. */
+      mailboxId: env.GITHUB_SYNC_MAILBOX_ID ?? env.FREESCOUT_OPERATIONS_MAILBOX_ID,
+      issueUrlFieldId: env.FREESCOUT_GITHUB_ISSUE_URL_FIELD_ID,
+      maxAttempts: env.AUTOLINK_MAX_ATTEMPTS,
+    },
     github: {
       apiUrl: env.GITHUB_API_URL.replace(/\/+$/, ''),
       repo: env.GITHUB_REPO,
@@ -257,6 +304,8 @@ function shapeConfig(env: Env) {
       env.FREESCOUT_WEBHOOK_SECRET_PREVIOUS,
       env.GITHUB_ISSUE_BOT_TOKEN,
       env.GITHUB_APP_PRIVATE_KEY,
+      env.GITHUB_WEBHOOK_SECRET,
+      env.GITHUB_WEBHOOK_SECRET_PREVIOUS,
       passwordOf(env.DATABASE_URL),
     ].filter((secret): secret is string => secret !== undefined && secret.length >= 4),
   };

@@ -6,6 +6,7 @@ import { migrateToLatest } from './db/migrate.ts';
 import { DatabaseInUseError } from './db/pglite-lock.ts';
 import { startAutolinkSweep } from './features/autolink/sweep.ts';
 import { startAutolinkWorker } from './features/autolink/worker.ts';
+import { startGithubSyncWorker } from './features/github-sync/worker.ts';
 import { systemClock } from './lib/clock.ts';
 import { createLogger } from './lib/logger.ts';
 
@@ -19,26 +20,33 @@ async function start(): Promise<void> {
   const database = await openDatabase(config.database);
   if (database.kind === 'pglite') await migrateToLatest(database.db);
   const clients = createClients(config, log);
-  // Staying up while the flag is off keeps the dyno from crash-looping; a config change restarts it.
+  // Staying up while the flags are off keeps the dyno from crash-looping; a config change restarts it.
   const deps = { config, db: database.db, log, clock: systemClock, clients };
-  const worker = config.autolink.enabled ? startAutolinkWorker(deps) : undefined;
   // The sweep takes a lease, so running it here as well as on the web dynos sweeps once.
   const sweep = config.autolink.enabled ? startAutolinkSweep(deps) : undefined;
-  log.info(
-    { database: database.kind, autolink: config.autolink.enabled },
-    worker ? 'raptor worker running' : 'raptor worker idle: FLAG_FREESCOUT_GITHUB_AUTOLINK is off',
-  );
+  const workers = [
+    ...(config.autolink.enabled ? [startAutolinkWorker(deps)] : []),
+    ...(sweep ? [sweep] : []),
+    ...(config.githubSync.enabled ? [startGithubSyncWorker(deps)] : []),
+  ];
   // An idle worker has nothing pending on the event loop; this keeps the process alive until a signal.
-  const idle = worker ? undefined : setInterval(() => {}, 60 * 60_000);
+  const idle = workers.length > 0 ? undefined : setInterval(() => {}, 60 * 60_000);
 
   closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
     if (err) log.error({ err }, 'worker shutting down after an uncaught error');
     else log.info({ signal }, 'worker shutting down');
     clearInterval(idle);
-    await Promise.all([worker?.stop(), sweep?.stop()]);
+    await Promise.all(workers.map((worker) => worker.stop()));
     await closeClients(clients);
     await database.close();
   });
+  // Said only once the signal handlers are in place: a SIGTERM before them would kill the process outright.
+  log.info(
+    { database: database.kind, autolink: config.autolink.enabled, githubSync: config.githubSync.enabled },
+    workers.length > 0
+      ? 'raptor worker running'
+      : 'raptor worker idle: FLAG_FREESCOUT_GITHUB_AUTOLINK and FLAG_GITHUB_FREESCOUT_SYNC are off',
+  );
 }
 
 start().catch((error: unknown) => {

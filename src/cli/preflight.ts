@@ -38,7 +38,7 @@ function reason(error: unknown): string {
 /**
  * For every flag that is on, checks what it needs before traffic arrives: its secrets are set,
  * FreeScout answers with the key, the mailboxes and custom field it names exist, the GitHub
- * credentials can see GITHUB_REPO, and Slack accepts the bot token. Flags that are off are
+ * credentials can see GITHUB_REPO (and say whose they are), and Slack accepts the bot token. Flags that are off are
  * not checked.
  */
 export async function runPreflight(
@@ -171,6 +171,62 @@ export async function runPreflight(
     },
   };
 
+  // Unset, the sync uses the mailbox named Operations, as the worker does.
+  const syncMailbox = once(async (): Promise<FreeScoutMailbox | Error> => {
+    const mailboxes = await freescoutMailboxes();
+    if (mailboxes instanceof Error) return new Error(`cannot list mailboxes: ${mailboxes.message}`);
+    const id = config.githubSync.mailboxId;
+    const mailbox = mailboxes.find((candidate) =>
+      id === undefined ? candidate.name.trim().toLowerCase() === 'operations' : candidate.id === id,
+    );
+    return (
+      mailbox ??
+      new Error(id === undefined ? 'no mailbox id configured and none named Operations' : `no mailbox ${id}`)
+    );
+  });
+  const syncMailboxExists = {
+    check:
+      'GitHub sync mailbox (GITHUB_SYNC_MAILBOX_ID, FREESCOUT_OPERATIONS_MAILBOX_ID or "Operations") exists',
+    probe: async () => {
+      const mailbox = await syncMailbox();
+      return mailbox instanceof Error ? fail(mailbox.message) : pass(`${mailbox.id} is "${mailbox.name}"`);
+    },
+  };
+  const syncIssueUrlField = {
+    check: 'GitHub sync mailbox has the github_issue_url field',
+    probe: async () => {
+      const freescout = clients.freescout;
+      if (!freescout) return fail('FREESCOUT_API_URL and FREESCOUT_API_KEY must both be set');
+      const mailbox = await syncMailbox();
+      if (mailbox instanceof Error) return fail(mailbox.message);
+      const syncMailboxId = mailbox.id;
+      try {
+        const fields = await freescout.listMailboxCustomFields(syncMailboxId);
+        const field =
+          issueUrlFieldId === undefined
+            ? fields.find((candidate) => candidate.name === 'github_issue_url')
+            : fields.find((candidate) => candidate.id === issueUrlFieldId);
+        return field
+          ? pass(`${field.id} is "${field.name}"`)
+          : fail(`mailbox ${syncMailboxId} has no ${issueUrlFieldId ?? 'github_issue_url'} field`);
+      } catch (error) {
+        return fail(`mailbox ${syncMailboxId}: ${reason(error)}`);
+      }
+    },
+  };
+
+  const githubIdentity = {
+    check: 'GitHub says who the service is (its own actions are ignored)',
+    probe: async () => {
+      if (!clients.github) return fail('GitHub is not configured');
+      try {
+        return pass(await clients.github.ownLogin());
+      } catch (error) {
+        return fail(reason(error));
+      }
+    },
+  };
+
   const plans: FlagPlan[] = [
     {
       flag: 'FLAG_FREESCOUT_WEBHOOK_RECEIVE',
@@ -230,6 +286,21 @@ export async function runPreflight(
           mailboxExists(`autolink mailbox ${id} (FREESCOUT_AUTOLINK_MAILBOX_IDS)`, id),
         ),
         issueUrlFieldExists,
+      ],
+    },
+    {
+      flag: 'FLAG_GITHUB_FREESCOUT_SYNC',
+      enabled: config.githubSync.enabled,
+      checks: [
+        isSet('GITHUB_WEBHOOK_SECRET', config.githubSync.webhookSecrets[0]),
+        isSet('GITHUB_REPO', config.github.repo),
+        githubSeesRepo,
+        githubIdentity,
+        freescoutReachable,
+        syncMailboxExists,
+        syncIssueUrlField,
+        isSet('FREESCOUT_API_USER_ID', config.freescout.apiUserId),
+        isSet('FREESCOUT_PUBLIC_URL (or FREESCOUT_API_URL)', config.freescout.publicUrl),
       ],
     },
   ];

@@ -193,7 +193,7 @@ export interface FreeScoutClient {
   updateConversation(id: number, patch: ConversationPatch): Promise<void>;
   /** FreeScout replaces the whole set: callers read, merge, then write. */
   replaceTags(id: number, tags: string[]): Promise<void>;
-  /** Read-merge-write of `replaceTags`; answers the tags now on the conversation. */
+  /** Read-merge-write of `replaceTags`; answers the tags it added (none when all were there). */
   addTags(id: number, tags: string[]): Promise<string[]>;
   updateCustomFields(id: number, fields: CustomFieldValue[]): Promise<void>;
   /**
@@ -393,10 +393,9 @@ export function createFreeScoutClient(options: FreeScoutClientOptions): FreeScou
       );
       const known = new Set(current.map((tag) => tag.toLowerCase()));
       const missing = tags.filter((tag) => !known.has(tag.toLowerCase()));
-      if (missing.length === 0) return current;
-      const merged = [...current, ...missing];
-      await exchange('PUT', `/api/conversations/${id}/tags`, { tags: merged });
-      return merged;
+      if (missing.length === 0) return [];
+      await exchange('PUT', `/api/conversations/${id}/tags`, { tags: [...current, ...missing] });
+      return missing;
     },
 
     async updateCustomFields(id, fields) {

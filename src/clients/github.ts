@@ -39,6 +39,11 @@ export interface GitHubClient {
   /** Never retried: a repeat could post a second comment. */
   createComment(issueNumber: number, body: string): Promise<GitHubComment>;
   listComments(issueNumber: number): Promise<GitHubComment[]>;
+  /**
+   * The login GitHub shows for this client's own actions: `<app slug>[bot]` for a GitHub App
+   * (`GET /app`), the token's user otherwise (`GET /user`). Asked once, then remembered.
+   */
+  ownLogin(): Promise<string>;
 }
 
 /** Octokit with retries (idempotent requests), rate-limit handling, and PAT or GitHub App auth. */
@@ -97,9 +102,28 @@ export function createGitHubClient(
     createdAt: issue.created_at,
   });
 
+  let ownLogin: Promise<string> | undefined;
+  const askOwnLogin = () =>
+    call('GitHub GET own identity', async () => {
+      if (settings.app) {
+        const { data } = await octokit.rest.apps.getAuthenticated();
+        if (!data?.slug) throw new Error('GitHub did not say the App slug');
+        return `${data.slug}[bot]`;
+      }
+      const { data } = await octokit.rest.users.getAuthenticated();
+      return data.login;
+    });
+
   return {
     repo,
     timeoutMs,
+    ownLogin() {
+      ownLogin ??= askOwnLogin().catch((error: unknown) => {
+        ownLogin = undefined;
+        throw error;
+      });
+      return ownLogin;
+    },
     getRepository: () =>
       call('GitHub GET repository', async () => {
         const { data } = await octokit.rest.repos.get({ owner, repo: name });

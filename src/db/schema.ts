@@ -24,6 +24,8 @@ export interface Database {
   postmark_alert_sent: PostmarkAlertSentTable;
   autolink_sweep_cursor: AutolinkSweepCursorTable;
   freescout_webhook_registration: FreescoutWebhookRegistrationTable;
+  github_sync_delivery: GithubSyncDeliveryTable;
+  github_sync_issue: GithubSyncIssueTable;
 }
 
 /** Timestamps are written as Date and read back as Date on both drivers. */
@@ -229,6 +231,55 @@ export interface AutolinkLinkTable {
   /** Set before `addNote` (not idempotent): a retry checks the ticket's threads first. */
   note_started_at: Timestamp | null;
   note_added_at: Timestamp | null;
+  /** Who made the link: Direction A, Direction B, or an operator. */
+  direction: ColumnType<LinkDirection, LinkDirection | undefined, LinkDirection>;
+}
+
+export type LinkDirection = 'freescout_to_github' | 'github_to_freescout' | 'manual';
+
+/** One verified GitHub delivery (Direction B); ids share Direction A's sequence. */
+export interface GithubSyncDeliveryTable {
+  id: Generated<number>;
+  /** `X-GitHub-Delivery`: a manual redelivery repeats it, for up to 3 days. */
+  delivery_guid: string;
+  event: string;
+  action: string;
+  issue_number: number;
+  /** `labeled`: the label just added. */
+  label: string | null;
+  sender_login: string;
+  /** The issue as the delivery described it (JSON): title, URL, labels, state. */
+  payload: string;
+  status: ColumnType<AutolinkDeliveryStatus, AutolinkDeliveryStatus | undefined, AutolinkDeliveryStatus>;
+  attempts: ColumnType<number, number | undefined, number>;
+  next_attempt_at: Timestamp;
+  locked_by: string | null;
+  locked_until: Timestamp | null;
+  last_error: string | null;
+  outcome: string | null;
+  /** Set before this delivery's FreeScout note (not idempotent): a retry checks the threads first. */
+  note_started_at: Timestamp | null;
+  received_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+/** The one FreeScout ticket of a GitHub issue, claimed before FreeScout is called. */
+export interface GithubSyncIssueTable {
+  repo: string;
+  issue_number: number;
+  issue_url: string;
+  claim_id: string;
+  claimed_at: Timestamp;
+  lease_holder: string | null;
+  lease_expires_at: Timestamp | null;
+  /** Set before the create: from then on a ticket may exist, so recovery looks before creating. */
+  create_started_at: Timestamp | null;
+  conversation_id: number | null;
+  linked_at: Timestamp | null;
+  /** Set before the `[freescout-autolink]` comment: a retry lists the comments first. */
+  comment_started_at: Timestamp | null;
+  comment_id: number | null;
+  commented_at: Timestamp | null;
 }
 
 /** One "FreeScout ticket resolved" comment per close of a linked ticket. */

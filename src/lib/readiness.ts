@@ -91,6 +91,20 @@ export function featureReadiness(config: Config): FeatureReadiness[] {
       ],
       webhookRoutes: ['/api/webhooks/freescout/ops', '/api/webhooks/freescout/support'],
     },
+    {
+      feature: 'github_sync',
+      title: 'GitHub sync (GitHub → FreeScout)',
+      flag: 'FLAG_GITHUB_FREESCOUT_SYNC',
+      enabled: config.githubSync.enabled,
+      required: [
+        ['GITHUB_WEBHOOK_SECRET', config.githubSync.webhookSecrets.length > 0],
+        ['GITHUB_REPO', github.repo !== undefined],
+        ['GITHUB_ISSUE_BOT_TOKEN or GITHUB_APP_*', github.token !== undefined || github.app !== undefined],
+        ...freescoutApi,
+        ['FREESCOUT_API_USER_ID', config.freescout.apiUserId !== undefined],
+      ],
+      webhookRoutes: ['/api/webhooks/github'],
+    },
   ];
   return specs.map((spec) => {
     const missing = spec.required.filter(([, present]) => !present).map(([name]) => name);

@@ -51,6 +51,8 @@ function healthyEnv(): Record<string, string | undefined> {
     FREESCOUT_WEBHOOK_SECRET: 'autolink-secret',
     FREESCOUT_AUTOLINK_MAILBOX_IDS: '1,2',
     FREESCOUT_GITHUB_ISSUE_URL_FIELD_ID: String(ISSUE_URL_FIELD_ID),
+    FLAG_GITHUB_FREESCOUT_SYNC: '1',
+    GITHUB_WEBHOOK_SECRET: 'github-webhook-secret',
     FREESCOUT_API_USER_ID: '1',
   };
 }
@@ -80,11 +82,12 @@ describe('cli: preflight', () => {
       FLAG_FREESCOUT_CACHE_POLL: '0',
       FLAG_POSTMARK_DELIVERY_MONITOR: '0',
       FLAG_FREESCOUT_GITHUB_AUTOLINK: '0',
+      FLAG_GITHUB_FREESCOUT_SYNC: '0',
     });
     expect(code).toBe(0);
     expect(rows.every((line) => line.includes('FLAG_CONSOLE_INVESTIGATE_FROM_STATUS'))).toBe(true);
     expect(output.stdout).toContain(
-      'Off, not checked: FLAG_FREESCOUT_WEBHOOK_RECEIVE, FLAG_FREESCOUT_RBAC_REVOKE, FLAG_FREESCOUT_CACHE_POLL, FLAG_POSTMARK_DELIVERY_MONITOR, FLAG_FREESCOUT_GITHUB_AUTOLINK',
+      'Off, not checked: FLAG_FREESCOUT_WEBHOOK_RECEIVE, FLAG_FREESCOUT_RBAC_REVOKE, FLAG_FREESCOUT_CACHE_POLL, FLAG_POSTMARK_DELIVERY_MONITOR, FLAG_FREESCOUT_GITHUB_AUTOLINK, FLAG_GITHUB_FREESCOUT_SYNC',
     );
   });
 
@@ -145,6 +148,20 @@ describe('cli: preflight', () => {
     ]);
   });
 
+  it('fails the GitHub sync when its webhook secret is unset or its mailbox does not exist', async () => {
+    const unset = await preflight({ ...healthyEnv(), GITHUB_WEBHOOK_SECRET: undefined });
+    expect(unset.code).toBe(1);
+    expect(unset.failed('FLAG_GITHUB_FREESCOUT_SYNC')).toEqual([
+      expect.stringMatching(/GITHUB_WEBHOOK_SECRET is set\s+unset$/),
+    ]);
+    const missing = await preflight({ ...healthyEnv(), GITHUB_SYNC_MAILBOX_ID: '99' });
+    expect(missing.code).toBe(1);
+    expect(missing.failed('FLAG_GITHUB_FREESCOUT_SYNC')).toEqual([
+      expect.stringContaining('no mailbox 99'),
+      expect.stringContaining('no mailbox 99'),
+    ]);
+  });
+
   it('fails when Slack refuses the bot token', async () => {
     const { code, failed } = await preflight({ ...healthyEnv(), SLACK_BOT_TOKEN: 'xoxb-revoked' });
     expect(code).toBe(1);
@@ -162,7 +179,14 @@ describe('cli: preflight', () => {
     const env = healthyEnv();
     const { output } = await preflight({ ...env, FREESCOUT_API_KEY: 'revoked-key-0042' });
     const printed = [...output.stdout, ...output.stderr].join('\n');
-    for (const secret of ['revoked-key-0042', GITHUB_TOKEN, SLACK_TOKEN, 'audit-secret', 'postmark-token']) {
+    for (const secret of [
+      'revoked-key-0042',
+      GITHUB_TOKEN,
+      SLACK_TOKEN,
+      'audit-secret',
+      'postmark-token',
+      'github-webhook-secret',
+    ]) {
       expect(printed).not.toContain(secret);
     }
   });

@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import fc from 'fast-check';
 import { sql } from 'kysely';
 import { request } from 'undici';
@@ -5,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../support/app.ts';
 import { openTestDatabase, type TestDatabase } from '../support/db.ts';
 import { sign } from '../support/freescout-delivery.ts';
+import { issuesEvent } from '../support/github-sync.ts';
 import { bouncePayload, deliveryPayload } from '../support/postmark.ts';
 
 const SECRET = 'bad-input-secret';
@@ -76,6 +78,17 @@ const ROUTES: RouteUnderTest[] = [
     valid: () => ({ id: 1042, status: 'active', subject: 'Orders fail', tags: [{ tag: 'bug' }] }),
   },
   {
+    name: 'GitHub sync webhook',
+    url: '/api/webhooks/github',
+    tables: ['github_sync_delivery'],
+    headers: (raw) => ({
+      'x-github-event': 'issues',
+      'x-github-delivery': 'bad-input',
+      'x-hub-signature-256': `sha256=${createHmac('sha256', SECRET).update(raw).digest('hex')}`,
+    }),
+    valid: () => issuesEvent('labeled', { number: 7, label: 'customer-reported' }),
+  },
+  {
     name: 'investigate',
     url: '/api/console/status/investigate',
     tables: ['investigate_ticket', 'investigate_attempt'],
@@ -128,6 +141,9 @@ beforeAll(async () => {
       FLAG_POSTMARK_DELIVERY_MONITOR: '1',
       POSTMARK_DELIVERY_WEBHOOK_SECRET: POSTMARK_TOKEN,
       FLAG_CONSOLE_INVESTIGATE_FROM_STATUS: '1',
+      FLAG_GITHUB_FREESCOUT_SYNC: '1',
+      GITHUB_WEBHOOK_SECRET: SECRET,
+      GITHUB_REPO: 'raxx-app/TradeMasterAPI',
       // Never reached: every body here is refused before FreeScout would be called.
       FREESCOUT_API_URL: 'http://127.0.0.1:9',
       FREESCOUT_API_KEY: 'unused',

@@ -19,6 +19,17 @@ import { openTestDatabase, type TestDatabase, truncate } from '../support/db.ts'
 import { type FakeFreeScout, startFakeFreeScout } from '../support/fake-freescout.ts';
 import type { Fault } from '../support/fake-http.ts';
 import { type FakeSlack, startFakeSlack } from '../support/fake-slack.ts';
+import {
+  drainSync,
+  issuesEvent,
+  issueUrl,
+  linkComments,
+  type SyncFakes,
+  type SyncInstance,
+  startSyncFakes,
+  startSyncInstance,
+  notesOn as syncNotesOn,
+} from '../support/github-sync.ts';
 
 const log = createLogger({ level: 'silent', secretValues: [] });
 const FAULTS: Array<[string, Fault]> = [
@@ -141,4 +152,83 @@ describe('GitHub and FreeScout faults and the autolink worker', () => {
     );
     expect(notesOn(fakes.freescout, ticket.id)).toHaveLength(1);
   });
+});
+
+describe('FreeScout faults and the GitHub sync worker (Direction B)', () => {
+  const freescoutFaults: Array<[string, Fault]> = [
+    ['a 500', { status: 500 }],
+    ['a 429 with Retry-After', { status: 429, retryAfter: 1 }],
+    ['a hang past the timeout', { hang: true }],
+  ];
+  const writes: Array<[string, string, RegExp]> = [
+    ['the ticket create', 'POST', /^\/api\/conversations$/],
+    ['the tag write', 'PUT', /\/tags$/],
+  ];
+  let fakes: SyncFakes;
+  let instance: SyncInstance;
+
+  beforeAll(async () => {
+    fakes = await startSyncFakes();
+    instance = await startSyncInstance(database.db, fakes, {}, { freescoutTimeoutMs: 300 });
+  });
+  afterAll(async () => {
+    await instance.close();
+    await fakes.close();
+  });
+  beforeEach(() => truncate(database, 'github_sync_delivery', 'github_sync_issue', 'autolink_link'));
+
+  const cases = writes.flatMap(([write, method, path]) =>
+    freescoutFaults.map(([name, fault]) => [write, name, method, path, fault] as const),
+  );
+
+  it.each(cases)('opens exactly one tagged ticket and one comment after %s meets %s', async (...args) => {
+    const [, , method, path, fault] = args;
+    const issue = fakes.github.state.insertIssue({ title: 'Refunds stuck' });
+    fakes.freescout.failNext(fault, { method, path });
+    const reply = await instance.deliver(
+      'issues',
+      issuesEvent('labeled', {
+        number: issue.number,
+        label: 'regression',
+      }),
+    );
+    expect(reply.status).toBe(202);
+    await drainSync(instance, fakes.clock);
+    const tickets = fakes.freescout.state
+      .conversations()
+      .filter((conversation) =>
+        conversation.customFields.some((field) => field.value === issueUrl(issue.number)),
+      );
+    expect(tickets).toHaveLength(1);
+    expect(tickets[0]?.tags.map((tag) => tag.name).sort()).toEqual(['_from_github', 'bug', 'regression']);
+    expect(linkComments(fakes.github, issue.number)).toHaveLength(1);
+  });
+
+  it.each(freescoutFaults)(
+    'adds exactly one confirmation note after %s on the note',
+    async (_name, fault) => {
+      const issue = fakes.github.state.insertIssue({ title: 'Payouts late' });
+      await instance.deliver(
+        'issues',
+        issuesEvent('labeled', { number: issue.number, label: 'customer-reported' }),
+      );
+      await drainSync(instance, fakes.clock);
+      const ticket = fakes.freescout.state
+        .conversations()
+        .find((conversation) =>
+          conversation.customFields.some((field) => field.value === issueUrl(issue.number)),
+        );
+      fakes.freescout.failNext(fault, { method: 'POST', path: /\/threads$/ });
+      await instance.deliver(
+        'issues',
+        issuesEvent('labeled', {
+          number: issue.number,
+          label: 'needs-customer-confirm',
+          labels: ['customer-reported'],
+        }),
+      );
+      await drainSync(instance, fakes.clock);
+      expect(syncNotesOn(fakes.freescout, ticket?.id ?? 0)).toHaveLength(1);
+    },
+  );
 });

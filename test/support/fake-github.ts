@@ -57,6 +57,10 @@ export interface FakeGitHubOptions {
   token?: string;
   owner: string;
   repo: string;
+  /** The token's user (`GET /user`); `raptor-bot` unless told. */
+  login?: string;
+  /** The App's slug (`GET /app`, authenticated by the App's JWT); `raptor-bot` unless told. */
+  appSlug?: string;
   clock?: Clock;
 }
 
@@ -307,6 +311,25 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
     },
     {
       method: 'GET',
+      path: /^\/user$/,
+      handle: () => {
+        const login = options.login ?? 'raptor-bot';
+        return { status: 200, body: { login, id: 5150, node_id: 'U_fake5150', type: 'User' } };
+      },
+    },
+    {
+      method: 'GET',
+      path: /^\/app$/,
+      handle: () => {
+        const slug = options.appSlug ?? 'raptor-bot';
+        return {
+          status: 200,
+          body: { id: 777, slug, node_id: 'A_fake777', name: slug, owner: { login: owner } },
+        };
+      },
+    },
+    {
+      method: 'GET',
       path: /^\/rate_limit$/,
       handle: () => {
         const core = {
@@ -323,7 +346,7 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
   function authorize(request: RecordedRequest): FakeReply | undefined {
     if (options.token === undefined) return undefined;
     const [scheme = '', credential = ''] = (request.headers.authorization ?? '').split(' ');
-    if (request.path.startsWith('/app/')) {
+    if (request.path === '/app' || request.path.startsWith('/app/')) {
       // The App's JWT is signed with a key the fake does not hold: its shape is all it checks.
       const looksLikeJwt = scheme.toLowerCase() === 'bearer' && credential.split('.').length === 3;
       return looksLikeJwt ? undefined : errorReply(401, 'A JSON web token could not be decoded');

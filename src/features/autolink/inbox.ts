@@ -184,9 +184,12 @@ export async function failDelivery(
 
 export interface DeliverySummary {
   id: number;
+  /** Direction A's inbox (FreeScout deliveries) or Direction B's (GitHub deliveries). */
+  direction: 'freescout_to_github' | 'github_to_freescout';
   source: string;
   event: string;
-  conversation_id: number;
+  conversation_id: number | null;
+  issue_number: number | null;
   status: AutolinkDeliveryStatus;
   attempts: number;
   last_error: string | null;
@@ -196,29 +199,32 @@ export interface DeliverySummary {
   updated_at: Date;
 }
 
+/**
+ * Both directions' inboxes, newest first. They share one id sequence, so an id names one
+ * delivery whichever direction received it; Direction B's table is read as shared state.
+ */
 export async function listDeliveries(
   db: Db,
   filter: { status?: AutolinkDeliveryStatus | undefined; limit: number },
 ): Promise<DeliverySummary[]> {
-  let query = db
-    .selectFrom('autolink_delivery')
-    .select([
-      'id',
-      'source',
-      'event',
-      'conversation_id',
-      'status',
-      'attempts',
-      'last_error',
-      'outcome',
-      'next_attempt_at',
-      'received_at',
-      'updated_at',
-    ])
-    .orderBy('id', 'desc')
-    .limit(filter.limit);
-  if (filter.status) query = query.where('status', '=', filter.status);
-  return query.execute();
+  const status = filter.status ?? null;
+  const result = await sql<DeliverySummary>`
+    select * from (
+      select id, 'freescout_to_github' as direction, source, event, conversation_id,
+             null::integer as issue_number, status, attempts, last_error, outcome,
+             next_attempt_at, received_at, updated_at
+        from autolink_delivery
+       where ${status}::text is null or status = ${status}
+      union all
+      select id, 'github_to_freescout' as direction, 'github' as source, event || '.' || action as event,
+             null::integer as conversation_id, issue_number, status, attempts, last_error, outcome,
+             next_attempt_at, received_at, updated_at
+        from github_sync_delivery
+       where ${status}::text is null or status = ${status}
+    ) deliveries
+    order by id desc
+    limit ${filter.limit}`.execute(db);
+  return result.rows.map((row) => ({ ...row, id: Number(row.id) }));
 }
 
 export type ReplayResult = 'replayed' | 'not_found' | 'in_progress';
@@ -228,26 +234,25 @@ export type ReplayResult = 'replayed' | 'not_found' | 'in_progress';
  * safe: every step it would take is recorded, so it only redoes what is missing.
  */
 export async function replayDelivery(db: Db, id: number, now: Date): Promise<ReplayResult> {
-  const replayed = await db
-    .updateTable('autolink_delivery')
-    .set({
-      status: 'pending',
-      attempts: 0,
-      next_attempt_at: now,
-      outcome: null,
-      locked_by: null,
-      locked_until: null,
-      updated_at: now,
-    })
-    .where('id', '=', id)
-    .where((eb) => eb.or([eb('status', '!=', 'processing'), eb('locked_until', '<', now)]))
-    .returning('id')
-    .executeTakeFirst();
-  if (replayed) return 'replayed';
-  const exists = await db
-    .selectFrom('autolink_delivery')
-    .select('id')
-    .where('id', '=', id)
-    .executeTakeFirst();
-  return exists ? 'in_progress' : 'not_found';
+  for (const table of ['autolink_delivery', 'github_sync_delivery'] as const) {
+    const replayed = await db
+      .updateTable(table)
+      .set({
+        status: 'pending',
+        attempts: 0,
+        next_attempt_at: now,
+        outcome: null,
+        locked_by: null,
+        locked_until: null,
+        updated_at: now,
+      })
+      .where('id', '=', id)
+      .where((eb) => eb.or([eb('status', '!=', 'processing'), eb('locked_until', '<', now)]))
+      .returning('id')
+      .executeTakeFirst();
+    if (replayed) return 'replayed';
+    const exists = await db.selectFrom(table).select('id').where('id', '=', id).executeTakeFirst();
+    if (exists) return 'in_progress';
+  }
+  return 'not_found';
 }

@@ -72,9 +72,11 @@ const ignoredSchema = z.object({ ok: z.literal(true), ignored: z.literal(true) }
 const deliveryStatusSchema = z.enum(['pending', 'processing', 'done', 'failed']);
 const deliverySchema = z.object({
   id: z.number().int(),
+  direction: z.enum(['freescout_to_github', 'github_to_freescout']),
   source: z.string(),
   event: z.string(),
-  conversation_id: z.number().int(),
+  conversation_id: z.number().int().nullable(),
+  issue_number: z.number().int().nullable(),
   status: deliveryStatusSchema,
   attempts: z.number().int(),
   last_error: z.string().nullable(),
@@ -88,7 +90,15 @@ export const autolinkRoutes: FastifyPluginAsync<FeatureDeps> = async (app, deps)
   const { config, db, clock, log } = deps;
   const settings = config.autolink;
   const api = app.withTypeProvider<ZodTypeProvider>();
-  api.addHook('onRequest', requireFeature(settings.enabled, FLAG_NAME));
+  // The operator routes serve both directions' inboxes; the webhook routes need Direction A's flag.
+  api.addHook(
+    'onRequest',
+    requireFeature(
+      settings.enabled || config.githubSync.enabled,
+      `${FLAG_NAME} or FLAG_GITHUB_FREESCOUT_SYNC`,
+    ),
+  );
+  const requireAutolink = requireFeature(settings.enabled, FLAG_NAME);
 
   if (settings.enabled && deps.backgroundJobs) {
     if (settings.mailboxIds.length === 0) {
@@ -107,23 +117,26 @@ export const autolinkRoutes: FastifyPluginAsync<FeatureDeps> = async (app, deps)
       {
         config: { rawBody: true },
         // Refused before the body is read: no secret configured, or no usable signature header.
-        onRequest: async (request) => {
-          const missing = [
-            ...(settings.webhookSecrets.length === 0 ? ['FREESCOUT_WEBHOOK_SECRET'] : []),
-            // Every link ends with an internal note, which FreeScout refuses without a user.
-            ...(config.freescout.apiUserId === undefined ? ['FREESCOUT_API_USER_ID'] : []),
-          ];
-          if (missing.length > 0) {
-            throw httpError(
-              503,
-              'not_configured',
-              `${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} not set`,
-            );
-          }
-          if (!isSignatureHeader(request.headers['x-freescout-signature'])) {
-            throw httpError(401, 'invalid_signature', 'missing or wrong X-FreeScout-Signature');
-          }
-        },
+        onRequest: [
+          requireAutolink,
+          async (request) => {
+            const missing = [
+              ...(settings.webhookSecrets.length === 0 ? ['FREESCOUT_WEBHOOK_SECRET'] : []),
+              // Every link ends with an internal note, which FreeScout refuses without a user.
+              ...(config.freescout.apiUserId === undefined ? ['FREESCOUT_API_USER_ID'] : []),
+            ];
+            if (missing.length > 0) {
+              throw httpError(
+                503,
+                'not_configured',
+                `${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} not set`,
+              );
+            }
+            if (!isSignatureHeader(request.headers['x-freescout-signature'])) {
+              throw httpError(401, 'invalid_signature', 'missing or wrong X-FreeScout-Signature');
+            }
+          },
+        ],
         schema: {
           summary: `FreeScout ${source} mailbox webhook (GitHub autolink, Direction A)`,
           headers: z.looseObject({
@@ -185,7 +198,8 @@ export const autolinkRoutes: FastifyPluginAsync<FeatureDeps> = async (app, deps)
     '/api/_internal/autolink/deliveries',
     {
       schema: {
-        summary: 'Autolink inbox deliveries, newest first (status=failed lists the ones to replay)',
+        summary:
+          'Deliveries of both autolink directions, newest first (status=failed lists the ones to replay)',
         querystring: z.object({
           status: deliveryStatusSchema.optional(),
           limit: z.coerce.number().int().min(1).max(500).default(100),
@@ -221,7 +235,8 @@ export const autolinkRoutes: FastifyPluginAsync<FeatureDeps> = async (app, deps)
     },
     async (request, reply) => {
       const result = await replayDelivery(db, request.params.id, clock.now());
-      if (result === 'not_found') throw httpError(404, 'delivery_not_found', 'no such autolink delivery');
+      if (result === 'not_found')
+        throw httpError(404, 'delivery_not_found', 'no such autolink or GitHub sync delivery');
       if (result === 'in_progress') {
         throw httpError(409, 'delivery_in_progress', 'a worker is handling this delivery right now');
       }

@@ -146,7 +146,8 @@ export async function linkTicket(
     conversation = await readTicket(clients.freescout, conversationId);
     const verdict = evaluateCriteria(conversation, config.autolink);
     if (!verdict.eligible) return `skipped:${verdict.reason}`;
-  } else if (existing.note_added_at !== null) {
+  } else if (existing.note_added_at !== null || existing.direction !== 'freescout_to_github') {
+    // A link made from GitHub (Direction B) or by an operator is complete as recorded.
     return 'already_linked';
   }
 

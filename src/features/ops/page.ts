@@ -168,7 +168,7 @@ ${table(
     String(item.id),
     escapeHtml(item.source),
     escapeHtml(item.event),
-    String(item.conversation_id),
+    item.conversation_id !== null ? `#${item.conversation_id}` : `issue #${item.issue_number ?? '—'}`,
     String(item.attempts),
     `<span class="error">${escapeHtml(item.last_error ?? '')}</span>`,
     ago(item.updated_at, now),

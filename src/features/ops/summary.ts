@@ -97,7 +97,7 @@ export interface OpsSummary {
       ticket_id: number;
       issue_number: number | null;
       issue_url: string | null;
-      direction: 'freescout_to_github';
+      direction: 'freescout_to_github' | 'github_to_freescout' | 'manual';
       linked_at: string | null;
     }>;
     work: { pending: number; processing: number; failed: number; oldest_pending_age_seconds: number | null };
@@ -105,7 +105,8 @@ export interface OpsSummary {
       id: number;
       source: string;
       event: string;
-      conversation_id: number;
+      conversation_id: number | null;
+      issue_number: number | null;
       attempts: number;
       last_error: string | null;
       updated_at: string;
@@ -429,22 +430,39 @@ async function readFreescout({
 async function readGithub({ db, now }: SummaryDeps): Promise<OpsSummary['github']> {
   const links = await db
     .selectFrom('autolink_link')
-    .select(['conversation_id', 'issue_number', 'issue_url', 'linked_at'])
+    .select(['conversation_id', 'issue_number', 'issue_url', 'direction', 'linked_at'])
     .where('issue_url', 'is not', null)
     .where('linked_at', 'is not', null)
     .orderBy('linked_at', 'desc')
     .limit(LIST_LIMIT)
     .execute();
+  // Both directions' inboxes: one id sequence, retried through the same operator route.
   const { rows: work } = await sql<{ status: string; total: number; oldest: Date | null }>`
-    select status, count(*) as total, min(received_at) as oldest
-    from autolink_delivery where status in ('pending', 'processing', 'failed') group by status`.execute(db);
-  const failed = await db
-    .selectFrom('autolink_delivery')
-    .select(['id', 'source', 'event', 'conversation_id', 'attempts', 'last_error', 'updated_at'])
-    .where('status', '=', 'failed')
-    .orderBy('id', 'desc')
-    .limit(FAILED_WORK_LIMIT)
-    .execute();
+    select status, sum(total) as total, min(oldest) as oldest from (
+      select status, count(*) as total, min(received_at) as oldest
+      from autolink_delivery where status in ('pending', 'processing', 'failed') group by status
+      union all
+      select status, count(*) as total, min(received_at) as oldest
+      from github_sync_delivery where status in ('pending', 'processing', 'failed') group by status
+    ) as inboxes group by status`.execute(db);
+  const { rows: failed } = await sql<{
+    id: number;
+    source: string;
+    event: string;
+    conversation_id: number | null;
+    issue_number: number | null;
+    attempts: number;
+    last_error: string | null;
+    updated_at: Date;
+  }>`
+    select * from (
+      (select id, source, event, conversation_id, null::integer as issue_number, attempts, last_error, updated_at
+       from autolink_delivery where status = 'failed' order by id desc limit ${FAILED_WORK_LIMIT})
+      union all
+      (select id, 'github' as source, event || '.' || action as event, null::integer as conversation_id,
+         issue_number, attempts, last_error, updated_at
+       from github_sync_delivery where status = 'failed' order by id desc limit ${FAILED_WORK_LIMIT})
+    ) as failed order by id desc limit ${FAILED_WORK_LIMIT}`.execute(db);
   const countOf = (status: string) => Number(work.find((row) => row.status === status)?.total ?? 0);
   const oldest = work.find((row) => row.status === 'pending')?.oldest;
   return {
@@ -452,7 +470,7 @@ async function readGithub({ db, now }: SummaryDeps): Promise<OpsSummary['github'
       ticket_id: link.conversation_id,
       issue_number: link.issue_number,
       issue_url: link.issue_url,
-      direction: 'freescout_to_github' as const,
+      direction: link.direction,
       linked_at: iso(link.linked_at),
     })),
     work: {
@@ -463,7 +481,12 @@ async function readGithub({ db, now }: SummaryDeps): Promise<OpsSummary['github'
         ? Math.max(0, Math.round((now.getTime() - new Date(oldest).getTime()) / 1000))
         : null,
     },
-    failed: failed.map((row) => ({ ...row, updated_at: new Date(row.updated_at).toISOString() })),
+    failed: failed.map((row) => ({
+      ...row,
+      id: Number(row.id),
+      attempts: Number(row.attempts),
+      updated_at: new Date(row.updated_at).toISOString(),
+    })),
   };
 }
 
