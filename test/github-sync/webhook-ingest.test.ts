@@ -156,16 +156,15 @@ describe('POST /api/webhooks/github', () => {
     expect(await storedDeliveries()).toHaveLength(0);
   });
 
-  it('stores a delivery whose strings carry NUL characters without a 500', async () => {
+  it('refuses a delivery whose strings carry NUL characters with 400, storing nothing', async () => {
     const event = issuesEvent('labeled', {
       number: 9,
       label: 'customer-reported',
       title: 'Broken\u0000title',
     });
     event.sender = { ...event.sender, login: 'octo\u0000cat' };
-    expect((await instance.deliver('issues', event)).status).toBe(202);
-    const [row] = await storedDeliveries();
-    expect(row?.sender_login).toBe('octocat');
+    expect((await instance.deliver('issues', event)).status).toBe(400);
+    expect(await storedDeliveries()).toHaveLength(0);
   });
 
   it('matches label names case-insensitively, as GitHub does', async () => {

@@ -50,6 +50,7 @@ describe.skipIf(!chromiumPath)('the operator page in headless Chromium', () => {
         POSTMARK_DELIVERY_WEBHOOK_SECRET: 'postmark-token-browser',
         FLAG_FREESCOUT_GITHUB_AUTOLINK: '1',
         FREESCOUT_WEBHOOK_SECRET: 'autolink-secret-browser',
+        FREESCOUT_API_USER_ID: '1',
         GITHUB_REPO: 'raxx/app',
         GITHUB_ISSUE_BOT_TOKEN: 'ghp_browser_test_token',
         FREESCOUT_API_URL: 'https://help.raxx.test/api',

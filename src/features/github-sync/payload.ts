@@ -28,11 +28,7 @@ export const issuesEventSchema = z.object({
   }),
   label: labelSchema.nullish(),
   repository: z.object({ full_name: z.string() }),
-  // Postgres text cannot hold NUL; a login never contains one, so it is dropped rather than refused.
-  sender: z.object({
-    login: z.string().transform((login) => login.replaceAll('\u0000', '')),
-    type: z.string().optional(),
-  }),
+  sender: z.object({ login: z.string(), type: z.string().optional() }),
 });
 
 export type IssuesEvent = z.infer<typeof issuesEventSchema>;
