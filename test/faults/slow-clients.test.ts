@@ -22,6 +22,7 @@ beforeAll(async () => {
       FREESCOUT_AUDIT_WEBHOOK_SECRET: 'slow-client-secret',
       FLAG_FREESCOUT_GITHUB_AUTOLINK: '1',
       FREESCOUT_WEBHOOK_SECRET: 'slow-client-secret',
+      FREESCOUT_API_USER_ID: '1',
     },
   });
   port = Number(new URL(app.url).port);
