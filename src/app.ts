@@ -6,13 +6,13 @@ import type { Logger } from 'pino';
 import type { Config } from './config.ts';
 import type { Db } from './db/database.ts';
 import { enqueueEvaluation } from './features/autolink/inbox.ts';
-import { autolinkRoutes } from './features/autolink/routes.ts';
-import { freescoutWebhookRoutes } from './features/freescout-webhooks/routes.ts';
-import { githubSyncRoutes } from './features/github-sync/routes.ts';
-import { healthRoutes } from './features/health/routes.ts';
-import { investigateRoutes } from './features/investigate/routes.ts';
-import { opsRoutes } from './features/ops/routes.ts';
-import { postmarkRoutes } from './features/postmark/routes.ts';
+import * as autolink from './features/autolink/index.ts';
+import * as freescoutWebhooks from './features/freescout-webhooks/index.ts';
+import * as githubSync from './features/github-sync/index.ts';
+import * as health from './features/health/index.ts';
+import * as investigate from './features/investigate/index.ts';
+import * as ops from './features/ops/index.ts';
+import * as postmark from './features/postmark/index.ts';
 import { type Clock, systemClock } from './lib/clock.ts';
 import { createDeliveryLog } from './lib/delivery-log.ts';
 import type { Clients, FeatureDeps } from './lib/deps.ts';
@@ -40,11 +40,12 @@ export interface AppDeps {
   log: Logger;
   clock?: Clock;
   clients?: Clients;
-  /** Pollers and outbox senders; off unless asked for, so tests drive them directly. */
-  backgroundJobs?: boolean;
 }
 
-/** Composes the service top-down: plugins, cross-cutting hooks, then each feature's routes. */
+/**
+ * Composes the service top-down: plugins, cross-cutting hooks, then each feature's routes.
+ * Routes only: background jobs are started by `server.ts` / `worker.ts` (see `src/jobs.ts`).
+ */
 export async function buildApp(deps: AppDeps) {
   const app = Fastify({
     loggerInstance: deps.log,
@@ -154,7 +155,6 @@ export async function buildApp(deps: AppDeps) {
     log: deps.log,
     clock,
     clients: deps.clients ?? {},
-    backgroundJobs: deps.backgroundJobs ?? false,
     hooks: {
       // Investigate → autolink through autolink's durable inbox, so its worker does the work
       // under the same claims as for a webhook.
@@ -180,13 +180,13 @@ export async function buildApp(deps: AppDeps) {
     }),
     clock: featureDeps.clock,
   });
-  await app.register(healthRoutes, featureDeps);
-  await app.register(freescoutWebhookRoutes, featureDeps);
-  await app.register(investigateRoutes, featureDeps);
-  await app.register(postmarkRoutes, featureDeps);
-  await app.register(autolinkRoutes, featureDeps);
-  await app.register(githubSyncRoutes, featureDeps);
-  await app.register(opsRoutes, { ...featureDeps, observability });
+  await app.register(health.routes, featureDeps);
+  await app.register(freescoutWebhooks.routes, featureDeps);
+  await app.register(investigate.routes, featureDeps);
+  await app.register(postmark.routes, featureDeps);
+  await app.register(autolink.routes, featureDeps);
+  await app.register(githubSync.routes, featureDeps);
+  await app.register(ops.routes, { ...featureDeps, observability });
 
   app.get('/docs/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;

@@ -24,6 +24,8 @@ beforeAll(async () => {
       FREESCOUT_AUDIT_WEBHOOK_SECRET: AUDIT_SECRET,
       FLAG_FREESCOUT_GITHUB_AUTOLINK: '1',
       FREESCOUT_WEBHOOK_SECRET: AUTOLINK_SECRET,
+      // Every link ends with a note, so the webhook refuses (503) without the API user.
+      FREESCOUT_API_USER_ID: '1',
       ...postmarkEnv,
     },
   });

@@ -10,8 +10,6 @@ import { conversationIdSchema } from '../../lib/ids.ts';
 import { assertPlausibleTime } from '../../lib/plausible-time.ts';
 import { parseJsonBody } from '../../lib/raw-body.ts';
 import { listDeliveries, replayDelivery, storeDelivery } from './inbox.ts';
-import { startAutolinkSweep } from './sweep.ts';
-import { startAutolinkWorker } from './worker.ts';
 
 const FLAG_NAME = 'FLAG_FREESCOUT_GITHUB_AUTOLINK';
 
@@ -87,7 +85,7 @@ const deliverySchema = z.object({
 });
 
 export const autolinkRoutes: FastifyPluginAsync<FeatureDeps> = async (app, deps) => {
-  const { config, db, clock, log } = deps;
+  const { config, db, clock } = deps;
   const settings = config.autolink;
   const api = app.withTypeProvider<ZodTypeProvider>();
   // The operator routes serve both directions' inboxes; the webhook routes need Direction A's flag.
@@ -99,17 +97,6 @@ export const autolinkRoutes: FastifyPluginAsync<FeatureDeps> = async (app, deps)
     ),
   );
   const requireAutolink = requireFeature(settings.enabled, FLAG_NAME);
-
-  if (settings.enabled && deps.backgroundJobs) {
-    if (settings.mailboxIds.length === 0) {
-      log.warn('autolink: FREESCOUT_AUTOLINK_MAILBOX_IDS is empty, so no ticket qualifies for an issue');
-    }
-    const worker = startAutolinkWorker(deps);
-    const sweep = startAutolinkSweep(deps);
-    app.addHook('onClose', async () => {
-      await Promise.all([worker.stop(), sweep?.stop()]);
-    });
-  }
 
   for (const source of ['ops', 'support'] as const) {
     api.post(

@@ -1,16 +1,13 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { type BackgroundJob, runEvery } from '../../lib/background.ts';
 import type { FeatureDeps } from '../../lib/deps.ts';
 import { requireFeature } from '../../lib/flags.ts';
 import { conversationIdSchema } from '../../lib/ids.ts';
-import { releaseLease } from '../../lib/lease.ts';
 import { recordOperatorInteraction } from './audit.ts';
 import { createTicketCacheWriter } from './cache.ts';
 import { interpretDelivery, readSignedDelivery, requireSignedDelivery } from './delivery.ts';
 import { deliverSecurityNotifications } from './notifications.ts';
-import { POLL_LEASE_NAME, pollFreescoutChanges } from './poller.ts';
 import {
   type AccessGrant,
   applyRbacDelivery,
@@ -18,8 +15,6 @@ import {
   isGrantActive,
   listAccessGrants,
 } from './rbac.ts';
-
-const NOTIFICATION_RETRY_INTERVAL_MS = 15_000;
 
 const errorSchema = z.object({ error: z.string(), message: z.string() });
 const webhookReplySchema = z.object({
@@ -237,43 +232,8 @@ export const freescoutWebhookRoutes: FastifyPluginAsync<FeatureDeps> = async (ba
     },
   );
 
-  const jobs: BackgroundJob[] = [];
-  if (deps.backgroundJobs && (settings.auditEnabled || settings.rbacEnabled)) {
-    jobs.push(
-      runEvery(
-        'security-notifications',
-        NOTIFICATION_RETRY_INTERVAL_MS,
-        () => deliverSecurityNotifications(notificationDeps),
-        log,
-      ),
-    );
-  }
-  const { freescout } = deps.clients;
-  if (deps.backgroundJobs && settings.pollEnabled && freescout) {
-    const pollDeps = {
-      db,
-      freescout,
-      clock,
-      log,
-      ttlSeconds: settings.cacheTtlSeconds,
-      intervalSeconds: settings.pollIntervalSeconds,
-    };
-    jobs.push(
-      runEvery(
-        POLL_LEASE_NAME,
-        settings.pollIntervalSeconds * 1000,
-        () => pollFreescoutChanges(pollDeps),
-        log,
-      ),
-    );
-  } else if (deps.backgroundJobs && settings.pollEnabled) {
-    log.warn(
-      'FLAG_FREESCOUT_CACHE_POLL is on but FREESCOUT_API_URL / FREESCOUT_API_KEY are not set: not polling',
-    );
-  }
+  // Sends started by a request finish before the database closes.
   app.addHook('onClose', async () => {
-    await Promise.all(jobs.map((job) => job.stop()));
     await sending;
-    if (settings.pollEnabled) await releaseLease(db, POLL_LEASE_NAME).catch(() => {});
   });
 };

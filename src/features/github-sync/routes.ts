@@ -10,7 +10,6 @@ import { parseJsonBody } from '../../lib/raw-body.ts';
 import { hasOpenLabelDelivery, storeSyncDelivery } from './inbox.ts';
 import { findIssueClaim, findLinkByIssue } from './links.ts';
 import { issueSnapshot, issuesEventSchema, labelEffect } from './payload.ts';
-import { startGithubSyncWorker } from './worker.ts';
 
 const FLAG_NAME = 'FLAG_GITHUB_FREESCOUT_SYNC';
 const DELIVERY_ID_MAX_CHARS = 200;
@@ -21,20 +20,10 @@ const ignoredSchema = z.object({ ok: z.literal(true), ignored: z.literal(true).o
 
 /** Direction B: GitHub's repository webhook (events: Issues) in, FreeScout tickets and notes out. */
 export const githubSyncRoutes: FastifyPluginAsync<FeatureDeps> = async (app, deps) => {
-  const { config, db, clock, log } = deps;
+  const { config, db, clock } = deps;
   const settings = config.githubSync;
   const api = app.withTypeProvider<ZodTypeProvider>();
   api.addHook('onRequest', requireFeature(settings.enabled, FLAG_NAME));
-
-  if (settings.enabled && deps.backgroundJobs) {
-    if (settings.mailboxId === undefined) {
-      log.warn(
-        'github-sync: no GITHUB_SYNC_MAILBOX_ID nor FREESCOUT_OPERATIONS_MAILBOX_ID; using the mailbox named Operations',
-      );
-    }
-    const worker = startGithubSyncWorker(deps);
-    app.addHook('onClose', () => worker.stop());
-  }
 
   api.post(
     '/api/webhooks/github',

@@ -2,19 +2,14 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { type BackgroundJob, runEvery } from '../../lib/background.ts';
 import type { FeatureDeps } from '../../lib/deps.ts';
 import { tokenMatches } from '../../lib/hmac.ts';
-import { acquireLease, releaseLease } from '../../lib/lease.ts';
 import type { Observability } from '../../lib/observability.ts';
 import { isCrossSite, issueSession, sessionCookie } from '../../lib/ops-session.ts';
-import { DELIVERY_LOG_RETENTION_LEASE, listLoggedDeliveries, pruneDeliveryLog } from './deliveries.ts';
+import { listLoggedDeliveries } from './deliveries.ts';
 import { registerDatabaseGauges } from './gauges.ts';
 import { renderOpsMain, renderOpsPage, renderSignIn } from './page.ts';
 import { readOpsSummary } from './summary.ts';
-
-const RETENTION_INTERVAL_MS = 15 * 60_000;
-const RETENTION_LEASE_MS = 10 * 60_000;
 
 export interface OpsDeps extends FeatureDeps {
   observability: Observability;
@@ -88,9 +83,8 @@ const overHttps = (request: FastifyRequest) =>
 
 export const opsRoutes: FastifyPluginAsync<OpsDeps> = async (base, deps) => {
   const app = base.withTypeProvider<ZodTypeProvider>();
-  const { config, db, clock, log, observability } = deps;
+  const { config, db, clock, observability } = deps;
   const token = config.internalAuth.token;
-  const retentionDays = config.ops.deliveryLogRetentionDays;
   registerDatabaseGauges(observability.metrics.registry, { db, clock });
 
   // Reads first write this instance's buffered log rows, so a delivery just answered is listed.
@@ -194,23 +188,4 @@ export const opsRoutes: FastifyPluginAsync<OpsDeps> = async (base, deps) => {
       return reply.header('content-type', registry.contentType).send(await registry.metrics());
     },
   );
-
-  let retention: BackgroundJob | undefined;
-  if (deps.backgroundJobs && retentionDays > 0) {
-    retention = runEvery(
-      DELIVERY_LOG_RETENTION_LEASE,
-      RETENTION_INTERVAL_MS,
-      async (signal) => {
-        const now = clock.now();
-        if (!(await acquireLease(db, DELIVERY_LOG_RETENTION_LEASE, RETENTION_LEASE_MS, now))) return;
-        const pruned = await pruneDeliveryLog(db, { now, retentionDays, signal });
-        if (pruned > 0) log.info({ pruned }, 'delivery log pruned');
-      },
-      log,
-    );
-  }
-  app.addHook('onClose', async () => {
-    await retention?.stop();
-    if (retention) await releaseLease(db, DELIVERY_LOG_RETENTION_LEASE).catch(() => undefined);
-  });
 };
