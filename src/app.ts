@@ -23,12 +23,13 @@ import {
   createOutageLog,
 } from './lib/error-handler.ts';
 import { httpError } from './lib/errors.ts';
-import { createInternalAuthorizer, isInternalPath } from './lib/internal-auth.ts';
+import { accessOf, assertDeclaredAccess, createInternalAuthorizer } from './lib/internal-auth.ts';
 import { createMethodIndex } from './lib/method-index.ts';
 import { createMetrics, type Upstream } from './lib/metrics.ts';
 import { observeRequests } from './lib/observability.ts';
 import { findUnstorableString, parseJsonBody, rawBodyParser, unstorableString } from './lib/raw-body.ts';
 import { addDefaultRouteSchema } from './lib/route-defaults.ts';
+import { allReadiness } from './registry.ts';
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
 /** Headers must arrive within this (or the request timeout, when shorter). */
@@ -84,7 +85,9 @@ export async function buildApp(deps: AppDeps) {
     }),
   );
   const methods = createMethodIndex();
+  app.decorate('declaredRoutes', []);
   app.addHook('onRoute', (route) => {
+    app.declaredRoutes.push(...assertDeclaredAccess(route));
     methods.add(route.url, route.method);
     addDefaultRouteSchema(route);
   });
@@ -115,8 +118,7 @@ export async function buildApp(deps: AppDeps) {
   const isAuthorized = createInternalAuthorizer(internalAuth);
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
-    const internal = isInternalPath(request.url) || isInternalPath(request.routeOptions.url ?? '');
-    if (internal && !(await isAuthorized(request))) {
+    if (accessOf(request) === 'internal' && !(await isAuthorized(request))) {
       throw httpError(401, 'unauthorized', 'a valid bearer token or Cloudflare Access assertion is required');
     }
   });
@@ -186,9 +188,11 @@ export async function buildApp(deps: AppDeps) {
   await app.register(postmark.routes, featureDeps);
   await app.register(autolink.routes, featureDeps);
   await app.register(githubSync.routes, featureDeps);
-  await app.register(ops.routes, { ...featureDeps, observability });
+  await app.register(ops.routes, { ...featureDeps, observability, readiness: allReadiness(deps.config) });
 
-  app.get('/docs/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  app.get('/docs/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, async () =>
+    app.swagger(),
+  );
   return app;
 }
 

@@ -5,10 +5,10 @@ import { ConfigError, loadConfig, processEnv } from './config.ts';
 import { openDatabase } from './db/database.ts';
 import { migrateToLatest } from './db/migrate.ts';
 import { DatabaseInUseError } from './db/pglite-lock.ts';
-import { allJobs } from './jobs.ts';
 import { systemClock } from './lib/clock.ts';
 import { startJobs, unknownJobNames } from './lib/jobs.ts';
 import { createLogger } from './lib/logger.ts';
+import { allJobs } from './registry.ts';
 
 async function start(): Promise<void> {
   const config = loadConfig(processEnv());

@@ -4,10 +4,10 @@ import { ConfigError, loadConfig, processEnv } from './config.ts';
 import { openDatabase } from './db/database.ts';
 import { migrateToLatest } from './db/migrate.ts';
 import { DatabaseInUseError } from './db/pglite-lock.ts';
-import { allJobs } from './jobs.ts';
 import { systemClock } from './lib/clock.ts';
 import { startJobs, unknownJobNames } from './lib/jobs.ts';
 import { createLogger } from './lib/logger.ts';
+import { allJobs } from './registry.ts';
 
 /**
  * Background jobs alone (Procfile `worker:`), for when they need more hands than the web dynos

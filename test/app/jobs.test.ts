@@ -1,9 +1,9 @@
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
-import { allJobs } from '../../src/jobs.ts';
 import { systemClock } from '../../src/lib/clock.ts';
 import { startJobs, unknownJobNames } from '../../src/lib/jobs.ts';
+import { allJobs } from '../../src/registry.ts';
 import { openTestDatabase, type TestDatabase } from '../support/db.ts';
 
 let database: TestDatabase;

@@ -5,9 +5,9 @@ import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { buildApp } from '../../src/app.ts';
 import { closeClients, createClients } from '../../src/clients/index.ts';
 import { loadConfig } from '../../src/config.ts';
-import { allJobs } from '../../src/jobs.ts';
 import { systemClock } from '../../src/lib/clock.ts';
 import { startJobs } from '../../src/lib/jobs.ts';
+import { allJobs } from '../../src/registry.ts';
 import {
   type AutolinkFakes,
   issuePosts,

@@ -55,6 +55,7 @@ describe.skipIf(!chromiumPath)('the operator page in headless Chromium', () => {
         FREESCOUT_API_URL: 'https://help.raxx.test/api',
         FREESCOUT_API_KEY: 'freescout-key-browser',
         FREESCOUT_PUBLIC_URL: 'https://help.raxx.test',
+        FREESCOUT_API_USER_ID: '1',
         FREESCOUT_AUTOLINK_MAILBOX_IDS: '1,2',
         FLAG_CONSOLE_INVESTIGATE_FROM_STATUS: '1',
         FLAG_FREESCOUT_CACHE_POLL: '1',

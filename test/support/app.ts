@@ -3,11 +3,11 @@ import { type App, buildApp } from '../../src/app.ts';
 import { closeClients, createClients } from '../../src/clients/index.ts';
 import { type Config, loadConfig } from '../../src/config.ts';
 import type { Db } from '../../src/db/database.ts';
-import { allJobs } from '../../src/jobs.ts';
 import { type Clock, systemClock } from '../../src/lib/clock.ts';
 import type { Clients } from '../../src/lib/deps.ts';
 import { startJobs } from '../../src/lib/jobs.ts';
 import { createLogger } from '../../src/lib/logger.ts';
+import { allJobs } from '../../src/registry.ts';
 
 export interface TestApp {
   app: App;

@@ -2,8 +2,10 @@ import { runEvery } from '../../lib/background.ts';
 import type { ServiceDeps } from '../../lib/deps.ts';
 import type { Job } from '../../lib/jobs.ts';
 import { releaseLease } from '../../lib/lease.ts';
+import { readinessOf } from '../../lib/readiness.ts';
 import { deliverSecurityNotifications } from './notifications.ts';
 import { POLL_LEASE_NAME, pollFreescoutChanges } from './poller.ts';
+import { pollSpec } from './readiness.ts';
 
 const FEATURE = 'freescout-webhooks';
 const NOTIFICATION_RETRY_INTERVAL_MS = 15_000;
@@ -12,6 +14,7 @@ export function freescoutWebhookJobs(deps: ServiceDeps): Job[] {
   const { config, db, clock, log } = deps;
   const settings = config.freescoutWebhooks;
   const { freescout } = deps.clients;
+  const pollMissing = readinessOf(pollSpec(config)).missing;
   return [
     {
       // The Slack outbox: path-B notifications until Slack accepts each one.
@@ -37,11 +40,10 @@ export function freescoutWebhookJobs(deps: ServiceDeps): Job[] {
       name: POLL_LEASE_NAME,
       feature: FEATURE,
       enabled: settings.pollEnabled,
-      ...(freescout
+      ...(pollMissing.length === 0 && freescout
         ? {}
         : {
-            notConfigured:
-              'FLAG_FREESCOUT_CACHE_POLL is on but FREESCOUT_API_URL / FREESCOUT_API_KEY are not set: not polling',
+            notConfigured: `FLAG_FREESCOUT_CACHE_POLL is on but ${pollMissing.join(' / ')} are not set: not polling`,
           }),
       start() {
         if (!freescout) throw new Error('the cache poller needs the FreeScout client');

@@ -3,6 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { FeatureDeps } from '../../lib/deps.ts';
 import { requireFeature } from '../../lib/flags.ts';
+import { conversationUrl } from '../../lib/freescout-intake.ts';
 import { conversationIdSchema } from '../../lib/ids.ts';
 import { recordOperatorInteraction } from './audit.ts';
 import { createTicketCacheWriter } from './cache.ts';
@@ -86,9 +87,8 @@ export const freescoutWebhookRoutes: FastifyPluginAsync<FeatureDeps> = async (ba
   const settings = config.freescoutWebhooks;
   const auditEnabled = requireFeature(settings.auditEnabled, 'FLAG_FREESCOUT_WEBHOOK_RECEIVE');
   const rbacEnabled = requireFeature(settings.rbacEnabled, 'FLAG_FREESCOUT_RBAC_REVOKE');
-  const ticketUrl = config.freescout.publicUrl
-    ? (ticketId: number) => `${config.freescout.publicUrl}/conversation/${ticketId}`
-    : undefined;
+  const { publicUrl } = config.freescout;
+  const ticketUrl = publicUrl ? (ticketId: number) => conversationUrl(publicUrl, ticketId) : undefined;
 
   const cacheWriter = createTicketCacheWriter({
     db,
@@ -115,7 +115,7 @@ export const freescoutWebhookRoutes: FastifyPluginAsync<FeatureDeps> = async (ba
   app.post(
     '/api/internal/freescout-webhook/audit',
     {
-      config: { rawBody: true },
+      config: { access: 'signature', rawBody: true },
       onRequest: [auditEnabled, requireSignedDelivery(settings.auditSecrets)],
       schema: webhookSchema('Keeps freescout_ticket_cache current.'),
     },
@@ -135,7 +135,7 @@ export const freescoutWebhookRoutes: FastifyPluginAsync<FeatureDeps> = async (ba
   app.post(
     '/api/internal/freescout-webhook/rbac',
     {
-      config: { rawBody: true },
+      config: { access: 'signature', rawBody: true },
       onRequest: [rbacEnabled, requireSignedDelivery(settings.rbacSecrets)],
       schema: webhookSchema('Revokes access grants when a ticket closes.'),
     },
@@ -158,6 +158,7 @@ export const freescoutWebhookRoutes: FastifyPluginAsync<FeatureDeps> = async (ba
   app.post(
     '/api/internal/audit/operator-interactions',
     {
+      config: { access: 'internal' },
       onRequest: auditEnabled,
       schema: {
         description:
@@ -195,6 +196,7 @@ export const freescoutWebhookRoutes: FastifyPluginAsync<FeatureDeps> = async (ba
   app.post(
     '/api/internal/rbac/grants',
     {
+      config: { access: 'internal' },
       onRequest: rbacEnabled,
       schema: {
         description: "Grants an operator temporary access tied to an open ticket (409 when it isn't open).",
@@ -215,6 +217,7 @@ export const freescoutWebhookRoutes: FastifyPluginAsync<FeatureDeps> = async (ba
   app.get(
     '/api/internal/rbac/grants',
     {
+      config: { access: 'internal' },
       onRequest: rbacEnabled,
       schema: {
         description: 'Lists access grants, newest first.',

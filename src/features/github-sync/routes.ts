@@ -7,9 +7,11 @@ import type { FeatureDeps } from '../../lib/deps.ts';
 import { httpError } from '../../lib/errors.ts';
 import { requireFeature } from '../../lib/flags.ts';
 import { parseJsonBody } from '../../lib/raw-body.ts';
+import { intakeMissing, notConfigured } from '../../lib/readiness.ts';
 import { hasOpenLabelDelivery, storeSyncDelivery } from './inbox.ts';
 import { findIssueClaim, findLinkByIssue } from './links.ts';
 import { issueSnapshot, issuesEventSchema, labelEffect } from './payload.ts';
+import { githubSyncSpec } from './readiness.ts';
 
 const FLAG_NAME = 'FLAG_GITHUB_FREESCOUT_SYNC';
 const DELIVERY_ID_MAX_CHARS = 200;
@@ -24,11 +26,12 @@ export const githubSyncRoutes: FastifyPluginAsync<FeatureDeps> = async (app, dep
   const settings = config.githubSync;
   const api = app.withTypeProvider<ZodTypeProvider>();
   api.addHook('onRequest', requireFeature(settings.enabled, FLAG_NAME));
+  const intakeUnset = intakeMissing(githubSyncSpec(config));
 
   api.post(
     '/api/webhooks/github',
     {
-      config: { rawBody: true },
+      config: { access: 'signature', rawBody: true },
       schema: {
         summary: 'GitHub repository webhook, Issues events (GitHub → FreeScout sync, Direction B)',
         headers: z.looseObject({
@@ -46,9 +49,7 @@ export const githubSyncRoutes: FastifyPluginAsync<FeatureDeps> = async (app, dep
       },
     },
     async (request, reply) => {
-      if (settings.webhookSecrets.length === 0) {
-        throw httpError(503, 'not_configured', 'GITHUB_WEBHOOK_SECRET is not set');
-      }
+      if (intakeUnset.length > 0) throw notConfigured(intakeUnset);
       const raw = request.rawBody ?? Buffer.alloc(0);
       if (!(await signatureMatches(raw, header(request, 'x-hub-signature-256'), settings.webhookSecrets))) {
         throw httpError(401, 'invalid_signature', 'missing or wrong X-Hub-Signature-256');

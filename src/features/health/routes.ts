@@ -11,11 +11,15 @@ const statusSchema = z.object({ status: z.string() });
 const errorSchema = z.object({ error: z.string(), message: z.string() });
 
 export const healthRoutes: FastifyPluginAsync<FeatureDeps> = async (app, { db }) => {
-  app.get('/healthz', { schema: { response: { 200: statusSchema } } }, async () => ({ status: 'ok' }));
+  app.get(
+    '/healthz',
+    { config: { access: 'public' }, schema: { response: { 200: statusSchema } } },
+    async () => ({ status: 'ok' }),
+  );
 
   app.get(
     '/readyz',
-    { schema: { response: { 200: statusSchema, 503: errorSchema } } },
+    { config: { access: 'public' }, schema: { response: { 200: statusSchema, 503: errorSchema } } },
     async (request, reply) => {
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<never>((_, reject) => {

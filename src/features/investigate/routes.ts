@@ -4,6 +4,8 @@ import { z } from 'zod';
 import type { FeatureDeps } from '../../lib/deps.ts';
 import { httpError } from '../../lib/errors.ts';
 import { requireFeature } from '../../lib/flags.ts';
+import { intakeMissing } from '../../lib/readiness.ts';
+import { investigateSpec } from './readiness.ts';
 import { investigateSurface, TicketOutcomeUnknownError } from './service.ts';
 
 const investigateBodySchema = z.object({
@@ -32,7 +34,10 @@ export const investigateRoutes: FastifyPluginAsync<FeatureDeps> = async (app, de
   const { operationsMailboxId, dedupMinutes } = config.investigate;
   const { publicUrl } = config.freescout;
   const configured =
-    config.freescout.api && clients.freescout && operationsMailboxId !== undefined && publicUrl
+    intakeMissing(investigateSpec(config)).length === 0 &&
+    clients.freescout &&
+    operationsMailboxId !== undefined &&
+    publicUrl
       ? { freescout: clients.freescout, settings: { operationsMailboxId, dedupMinutes, publicUrl } }
       : undefined;
   const notConfigured = () =>
@@ -54,6 +59,7 @@ export const investigateRoutes: FastifyPluginAsync<FeatureDeps> = async (app, de
   app.withTypeProvider<ZodTypeProvider>().post(
     '/api/console/status/investigate',
     {
+      config: { access: 'internal' },
       schema: {
         summary: 'Open (or return) the Operations ticket investigating a console surface',
         security: [{ internalToken: [] }, { cfAccess: [] }],

@@ -6,6 +6,7 @@ import type { FeatureDeps } from '../../lib/deps.ts';
 import { tokenMatches } from '../../lib/hmac.ts';
 import type { Observability } from '../../lib/observability.ts';
 import { isCrossSite, issueSession, sessionCookie } from '../../lib/ops-session.ts';
+import type { FeatureReadiness } from '../../lib/readiness.ts';
 import { listLoggedDeliveries } from './deliveries.ts';
 import { registerDatabaseGauges } from './gauges.ts';
 import { renderOpsMain, renderOpsPage, renderSignIn } from './page.ts';
@@ -13,6 +14,7 @@ import { readOpsSummary } from './summary.ts';
 
 export interface OpsDeps extends FeatureDeps {
   observability: Observability;
+  readiness: FeatureReadiness[];
 }
 
 const errorSchema = z.object({ error: z.string(), message: z.string() });
@@ -90,7 +92,13 @@ export const opsRoutes: FastifyPluginAsync<OpsDeps> = async (base, deps) => {
   // Reads first write this instance's buffered log rows, so a delivery just answered is listed.
   const summary = async () => {
     await observability.deliveryLog.flush();
-    return readOpsSummary({ db, config, now: clock.now(), webhookRoutes: observability.webhookRoutes });
+    return readOpsSummary({
+      db,
+      config,
+      now: clock.now(),
+      webhookRoutes: observability.webhookRoutes,
+      readiness: deps.readiness,
+    });
   };
 
   // The sign-in form posts urlencoded; only this plugin's routes accept it.
@@ -103,6 +111,7 @@ export const opsRoutes: FastifyPluginAsync<OpsDeps> = async (base, deps) => {
   app.get(
     '/ops',
     {
+      config: { access: 'internal' },
       schema: {
         summary: 'The operator page (HTML): health, email, FreeScout, GitHub links, Investigate, deliveries',
         security: internalSecurity,
@@ -126,14 +135,20 @@ export const opsRoutes: FastifyPluginAsync<OpsDeps> = async (base, deps) => {
     },
   );
 
-  app.get('/ops/sign-in', { schema: { hide: true } }, async (_request, reply) => {
-    if (!token) return reply.redirect('/ops', 303);
-    return sendHtml(reply, 200, (nonce) => renderSignIn(nonce));
-  });
+  app.get(
+    '/ops/sign-in',
+    // Reachable before signing in: it is how one signs in.
+    { config: { access: 'public' }, schema: { hide: true } },
+    async (_request, reply) => {
+      if (!token) return reply.redirect('/ops', 303);
+      return sendHtml(reply, 200, (nonce) => renderSignIn(nonce));
+    },
+  );
 
   app.post(
     '/ops/sign-in',
     {
+      config: { access: 'public' },
       schema: {
         summary: 'Exchanges INTERNAL_API_TOKEN for the operator page session cookie (form post)',
         body: z.object({ token: z.string().max(1000).optional() }),
@@ -153,20 +168,28 @@ export const opsRoutes: FastifyPluginAsync<OpsDeps> = async (base, deps) => {
     },
   );
 
-  app.post('/ops/sign-out', { schema: { hide: true } }, async (request, reply) => {
-    reply.header('set-cookie', sessionCookie('', overHttps(request), 0));
-    return reply.redirect(token ? '/ops/sign-in' : '/ops', 303);
-  });
+  app.post(
+    '/ops/sign-out',
+    { config: { access: 'internal' }, schema: { hide: true } },
+    async (request, reply) => {
+      reply.header('set-cookie', sessionCookie('', overHttps(request), 0));
+      return reply.redirect(token ? '/ops/sign-in' : '/ops', 303);
+    },
+  );
 
   app.get(
     '/api/_internal/ops/summary',
-    { schema: { summary: "The operator page's data as JSON", security: internalSecurity } },
+    {
+      config: { access: 'internal' },
+      schema: { summary: "The operator page's data as JSON", security: internalSecurity },
+    },
     async () => summary(),
   );
 
   app.get(
     '/api/_internal/deliveries',
     {
+      config: { access: 'internal' },
       schema: {
         summary: 'The delivery log: every inbound webhook, newest first',
         security: internalSecurity,
@@ -182,7 +205,7 @@ export const opsRoutes: FastifyPluginAsync<OpsDeps> = async (base, deps) => {
 
   app.get(
     '/metrics',
-    { schema: { summary: 'Prometheus metrics (text exposition format)' } },
+    { config: { access: 'internal' }, schema: { summary: 'Prometheus metrics (text exposition format)' } },
     async (_request, reply) => {
       const { registry } = observability.metrics;
       return reply.header('content-type', registry.contentType).send(await registry.metrics());

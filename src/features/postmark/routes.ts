@@ -102,7 +102,7 @@ export const postmarkRoutes: FastifyPluginAsync<FeatureDeps> = async (base, deps
   app.post(
     WEBHOOK_PATH,
     {
-      config: { rawBody: true },
+      config: { access: 'signature', rawBody: true },
       bodyLimit: POSTMARK_BODY_LIMIT_BYTES,
       onRequest: requireWebhookToken,
       schema: {
@@ -127,6 +127,7 @@ export const postmarkRoutes: FastifyPluginAsync<FeatureDeps> = async (base, deps
   app.get(
     '/api/_internal/postmark/recent-deliveries',
     {
+      config: { access: 'internal' },
       onRequest: requireFeature(settings.enabled, FLAG_NAME),
       schema: {
         description: 'The newest stored Postmark events and the last 24 hours of counts.',
