@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startTestApp, type TestApp } from '../support/app.ts';
+import { manualClock, startTestApp, type TestApp } from '../support/app.ts';
 import { openTestDatabase, type TestDatabase, truncate } from '../support/db.ts';
 import { conversationPayload, freescoutDelivery } from '../support/freescout-delivery.ts';
 
@@ -10,11 +10,13 @@ const GRANTS = '/api/internal/rbac/grants';
 
 let database: TestDatabase;
 let app: TestApp;
+const clock = manualClock();
 
 beforeAll(async () => {
   database = await openTestDatabase();
   app = await startTestApp({
     db: database.db,
+    clock,
     env: {
       FLAG_FREESCOUT_RBAC_REVOKE: '1',
       FREESCOUT_AUDIT_WEBHOOK_SECRET: AUDIT_SECRET,
@@ -77,9 +79,9 @@ describe('grants', () => {
       operator_id: 'op-1',
       ticket_id: 12,
       scope: 's',
-      expires_at: new Date(Date.now() + 50).toISOString(),
+      expires_at: new Date(clock.now().getTime() + 50).toISOString(),
     });
-    await new Promise((resolve) => setTimeout(resolve, 80));
+    clock.advance(80);
     expect(await listGrants('operator_id=op-1&active=true')).toHaveLength(0);
     expect(await listGrants('operator_id=op-1&active=false')).toHaveLength(1);
   });
