@@ -149,14 +149,6 @@ export interface NewConversation {
   customFields?: CustomFieldValue[];
 }
 
-export interface ConversationPatch {
-  status?: 'active' | 'pending' | 'closed' | 'spam';
-  assignTo?: number;
-  mailboxId?: number;
-  subject?: string;
-  byUser?: number;
-}
-
 export interface CustomFieldValue {
   id: number;
   value: string;
@@ -190,7 +182,6 @@ export interface FreeScoutClient {
   iterateConversations(query?: ConversationQuery): AsyncGenerator<FreeScoutConversation>;
   /** Never retried: a second attempt could open a second conversation. */
   createConversation(input: NewConversation): Promise<{ id: number }>;
-  updateConversation(id: number, patch: ConversationPatch): Promise<void>;
   /** FreeScout replaces the whole set: callers read, merge, then write. */
   replaceTags(id: number, tags: string[]): Promise<void>;
   /** Read-merge-write of `replaceTags`; answers the tags it added (none when all were there). */
@@ -364,10 +355,6 @@ export function createFreeScoutClient(options: FreeScoutClientOptions): FreeScou
         });
       }
       return { id };
-    },
-
-    async updateConversation(id, patch) {
-      await exchange('PUT', `/api/conversations/${id}`, patch);
     },
 
     async replaceTags(id, tags) {

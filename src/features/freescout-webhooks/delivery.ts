@@ -88,7 +88,7 @@ export function interpretDelivery(delivery: SignedDelivery, now: Date): Freescou
 
   if (event !== undefined && DELETE_EVENTS.has(event)) {
     const deleted = parsePayload(deletedConversationSchema, delivery.body);
-    return { kind: 'ticket', snapshot: snapshotOf(deleted.id, 'deleted', deleted.updatedAt, now) };
+    return { kind: 'ticket', snapshot: deliverySnapshot(deleted.id, 'deleted', deleted.updatedAt, now) };
   }
   const parsed = conversationSchema.safeParse(delivery.body);
   if (!parsed.success) {
@@ -101,11 +101,11 @@ export function interpretDelivery(delivery: SignedDelivery, now: Date): Freescou
   const status = conversation.state === 'deleted' ? 'deleted' : conversation.status;
   return {
     kind: 'ticket',
-    snapshot: snapshotOf(conversation.id, status, conversation.updatedAt, now),
+    snapshot: deliverySnapshot(conversation.id, status, conversation.updatedAt, now),
   };
 }
 
-function snapshotOf(
+function deliverySnapshot(
   ticketId: number,
   status: CachedTicketStatus,
   updatedAt: string | undefined,
