@@ -1,8 +1,8 @@
 import type { FastifySchemaCompiler, RouteOptions } from 'fastify';
 import { validatorCompiler } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { errorSchema } from './errors.ts';
 
-const errorSchema = z.object({ error: z.string(), message: z.string() });
 const described = (description: string) => errorSchema.describe(description);
 
 /** Answer for themselves: no flag, no body, no error of a feature. */

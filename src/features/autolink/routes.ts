@@ -3,7 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { AutolinkEventKind } from '../../db/schema.ts';
 import type { FeatureDeps } from '../../lib/deps.ts';
-import { httpError } from '../../lib/errors.ts';
+import { errorSchema, httpError } from '../../lib/errors.ts';
 import { requireFeature } from '../../lib/flags.ts';
 import {
   assertSignatureHeader,
@@ -61,7 +61,6 @@ const conversationEventSchema = z.looseObject({
   updatedAt: z.string().nullish(),
 });
 
-const errorSchema = z.object({ error: z.string(), message: z.string() });
 const acceptedSchema = z.object({ ok: z.literal(true), delivery_id: z.number().int() });
 const ignoredSchema = z.object({ ok: z.literal(true), ignored: z.literal(true) });
 

@@ -2,6 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { FeatureDeps } from '../../lib/deps.ts';
+import { errorSchema } from '../../lib/errors.ts';
 import { requireFeature } from '../../lib/flags.ts';
 import { conversationUrl } from '../../lib/freescout-intake.ts';
 import { conversationIdSchema } from '../../lib/ids.ts';
@@ -17,7 +18,6 @@ import {
   listAccessGrants,
 } from './rbac.ts';
 
-const errorSchema = z.object({ error: z.string(), message: z.string() });
 const webhookReplySchema = z.object({
   ok: z.literal(true),
   ignored: z.boolean().optional(),

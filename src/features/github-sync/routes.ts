@@ -4,7 +4,7 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { FeatureDeps } from '../../lib/deps.ts';
-import { httpError } from '../../lib/errors.ts';
+import { errorSchema, httpError } from '../../lib/errors.ts';
 import { requireFeature } from '../../lib/flags.ts';
 import { parseJsonBody } from '../../lib/raw-body.ts';
 import { intakeMissing, notConfigured } from '../../lib/readiness.ts';
@@ -16,7 +16,6 @@ import { githubSyncSpec } from './readiness.ts';
 const FLAG_NAME = 'FLAG_GITHUB_FREESCOUT_SYNC';
 const DELIVERY_ID_MAX_CHARS = 200;
 
-const errorSchema = z.object({ error: z.string(), message: z.string() });
 const acceptedSchema = z.object({ ok: z.literal(true), delivery_id: z.number().int() });
 const ignoredSchema = z.object({ ok: z.literal(true), ignored: z.literal(true).optional() });
 

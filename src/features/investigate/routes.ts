@@ -2,7 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { FeatureDeps } from '../../lib/deps.ts';
-import { httpError } from '../../lib/errors.ts';
+import { errorSchema, httpError } from '../../lib/errors.ts';
 import { requireFeature } from '../../lib/flags.ts';
 import { intakeMissing } from '../../lib/readiness.ts';
 import { investigateSpec } from './readiness.ts';
@@ -26,8 +26,6 @@ const ticketSchema = z.object({
   workflow_id: z.string(),
   deduplicated: z.boolean(),
 });
-
-const errorSchema = z.object({ error: z.string(), message: z.string() });
 
 export const investigateRoutes: FastifyPluginAsync<FeatureDeps> = async (app, deps) => {
   const { config, clients } = deps;

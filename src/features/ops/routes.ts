@@ -3,6 +3,7 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { FeatureDeps } from '../../lib/deps.ts';
+import { errorSchema } from '../../lib/errors.ts';
 import { tokenMatches } from '../../lib/hmac.ts';
 import type { Observability } from '../../lib/observability.ts';
 import { isCrossSite, issueSession, sessionCookie } from '../../lib/ops-session.ts';
@@ -17,7 +18,6 @@ export interface OpsDeps extends FeatureDeps {
   readiness: FeatureReadiness[];
 }
 
-const errorSchema = z.object({ error: z.string(), message: z.string() });
 const internalSecurity: Array<Record<string, string[]>> = [{ internalToken: [] }, { cfAccess: [] }];
 
 const deliveriesQuerySchema = z.object({

@@ -2,7 +2,7 @@ import type { FastifyPluginAsync, onRequestHookHandler } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { FeatureDeps } from '../../lib/deps.ts';
-import { httpError } from '../../lib/errors.ts';
+import { errorSchema, httpError } from '../../lib/errors.ts';
 import { requireFeature } from '../../lib/flags.ts';
 import { tokenMatches } from '../../lib/hmac.ts';
 import { parseJsonBody } from '../../lib/raw-body.ts';
@@ -22,7 +22,6 @@ const ALERTS_DRAIN_MS = 5_000;
  */
 export const POSTMARK_BODY_LIMIT_BYTES = 10 * 1024 * 1024 + 64 * 1024;
 
-const errorSchema = z.object({ error: z.string(), message: z.string() });
 const webhookReplySchema = z.object({ ok: z.literal(true), ignored: z.literal(true).optional() });
 /** Documents the payload; the handler checks and parses the raw bytes itself. */
 const postmarkBodySchema = z
