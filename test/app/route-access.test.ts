@@ -1,25 +1,14 @@
 import Fastify from 'fastify';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { assertDeclaredAccess } from '../../src/lib/internal-auth.ts';
-import { startTestApp, type TestApp } from '../support/app.ts';
-import { openTestDatabase, type TestDatabase } from '../support/db.ts';
+import { useTestApp } from '../support/setup.ts';
 
-let database: TestDatabase;
-let app: TestApp;
-
-beforeAll(async () => {
-  database = await openTestDatabase();
-  app = await startTestApp({ db: database.db });
-});
-afterAll(async () => {
-  await app.close();
-  await database.close();
-});
+const context = useTestApp();
 
 describe('route access', () => {
   // A new route must be added here with its access: the list is the review of who may call what.
   it('is declared by every registered route', () => {
-    const listed = app.app.declaredRoutes
+    const listed = context.app.app.declaredRoutes
       .filter((route) => route.method !== 'HEAD')
       .map((route) => `${route.access.padEnd(9)} ${route.method} ${route.url}`);
     expect(listed).toEqual([
@@ -50,9 +39,11 @@ describe('route access', () => {
   });
 
   it('gives a HEAD route the access of its GET', () => {
-    const heads = app.app.declaredRoutes.filter((route) => route.method === 'HEAD');
+    const heads = context.app.app.declaredRoutes.filter((route) => route.method === 'HEAD');
     for (const head of heads) {
-      const get = app.app.declaredRoutes.find((route) => route.method === 'GET' && route.url === head.url);
+      const get = context.app.app.declaredRoutes.find(
+        (route) => route.method === 'GET' && route.url === head.url,
+      );
       expect(get?.access).toBe(head.access);
     }
   });
