@@ -118,9 +118,6 @@ export const autolinkRoutes: FastifyPluginAsync<FeatureDeps> = async (app, deps)
           response: {
             200: ignoredSchema,
             202: acceptedSchema,
-            400: errorSchema,
-            401: errorSchema,
-            503: errorSchema,
           },
         },
       },

@@ -4,7 +4,7 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { FeatureDeps } from '../../lib/deps.ts';
-import { errorSchema, httpError } from '../../lib/errors.ts';
+import { httpError } from '../../lib/errors.ts';
 import { requireFeature } from '../../lib/flags.ts';
 import { parseJsonBody } from '../../lib/raw-body.ts';
 import { intakeMissing, notConfigured } from '../../lib/readiness.ts';
@@ -41,9 +41,6 @@ export const githubSyncRoutes: FastifyPluginAsync<FeatureDeps> = async (app, dep
         response: {
           200: ignoredSchema,
           202: acceptedSchema,
-          400: errorSchema,
-          401: errorSchema,
-          503: errorSchema,
         },
       },
     },

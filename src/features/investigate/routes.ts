@@ -65,11 +65,7 @@ export const investigateRoutes: FastifyPluginAsync<FeatureDeps> = async (app, de
         response: {
           200: ticketSchema.describe('a ticket for this surface already exists within the dedup window'),
           201: ticketSchema.describe('a new ticket was created'),
-          400: errorSchema,
-          401: errorSchema,
-          404: errorSchema,
           502: errorSchema,
-          503: errorSchema,
         },
       },
     },

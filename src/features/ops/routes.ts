@@ -3,7 +3,6 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { FeatureDeps } from '../../lib/deps.ts';
-import { errorSchema } from '../../lib/errors.ts';
 import { tokenMatches } from '../../lib/hmac.ts';
 import type { Observability } from '../../lib/observability.ts';
 import { isCrossSite, issueSession, sessionCookie } from '../../lib/ops-session.ts';
@@ -194,7 +193,7 @@ export const opsRoutes: FastifyPluginAsync<OpsDeps> = async (base, deps) => {
         summary: 'The delivery log: every inbound webhook, newest first',
         security: internalSecurity,
         querystring: deliveriesQuerySchema,
-        response: { 200: z.object({ deliveries: z.array(loggedDeliverySchema) }), 400: errorSchema },
+        response: { 200: z.object({ deliveries: z.array(loggedDeliverySchema) }) },
       },
     },
     async (request) => {

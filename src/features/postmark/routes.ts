@@ -2,7 +2,7 @@ import type { FastifyPluginAsync, onRequestHookHandler } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { FeatureDeps } from '../../lib/deps.ts';
-import { errorSchema, httpError } from '../../lib/errors.ts';
+import { httpError } from '../../lib/errors.ts';
 import { requireFeature } from '../../lib/flags.ts';
 import { tokenMatches } from '../../lib/hmac.ts';
 import { parseJsonBody } from '../../lib/raw-body.ts';
@@ -108,7 +108,7 @@ export const postmarkRoutes: FastifyPluginAsync<FeatureDeps> = async (base, deps
         description:
           'Postmark Delivery, Bounce and SpamComplaint webhook. Authenticated by the X-Postmark-Webhook-Token header; other record types are acknowledged and dropped.',
         body: postmarkBodySchema,
-        response: { 200: webhookReplySchema, 400: errorSchema, 401: errorSchema, 503: errorSchema },
+        response: { 200: webhookReplySchema },
       },
     },
     async (request) => {
@@ -131,7 +131,7 @@ export const postmarkRoutes: FastifyPluginAsync<FeatureDeps> = async (base, deps
       schema: {
         description: 'The newest stored Postmark events and the last 24 hours of counts.',
         querystring: recentQuerySchema,
-        response: { 200: recentDeliveriesSchema, 400: errorSchema, 401: errorSchema, 404: errorSchema },
+        response: { 200: recentDeliveriesSchema },
       },
     },
     async (request) => readRecentDeliveries(db, clock.now(), request.query.limit),
