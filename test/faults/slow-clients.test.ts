@@ -22,6 +22,8 @@ beforeAll(async () => {
       FREESCOUT_AUDIT_WEBHOOK_SECRET: 'slow-client-secret',
       FLAG_FREESCOUT_GITHUB_AUTOLINK: '1',
       FREESCOUT_WEBHOOK_SECRET: 'slow-client-secret',
+      // Without it the autolink webhook answers 503 not_configured before looking at the signature.
+      FREESCOUT_API_USER_ID: '1',
     },
   });
   port = Number(new URL(app.url).port);
