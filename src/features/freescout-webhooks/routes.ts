@@ -138,10 +138,7 @@ export const freescoutWebhookRoutes: FastifyPluginAsync<FeatureDeps> = async (ba
     async (request) => {
       const event = interpretDelivery(readSignedDelivery(request, settings.rbacSecrets), clock.now());
       if (event.kind === 'ignored') return { ok: true as const, ignored: true };
-      const { revoked } = await applyRbacDelivery(db, event.snapshot, {
-        now: clock.now(),
-        ttlSeconds: settings.cacheTtlSeconds,
-      });
+      const { revoked } = await applyRbacDelivery(deps, event.snapshot);
       if (revoked > 0)
         request.log.info(
           { freescout_rbac: true, ticket_id: event.snapshot.ticketId, revoked },
@@ -200,7 +197,7 @@ export const freescoutWebhookRoutes: FastifyPluginAsync<FeatureDeps> = async (ba
     },
     async (request, reply) => {
       const { expires_at, ...input } = request.body;
-      const grant = await createAccessGrant(db, clock.now(), {
+      const grant = await createAccessGrant(deps, {
         ...input,
         expires_at: expires_at === undefined ? undefined : new Date(expires_at),
       });
@@ -221,7 +218,7 @@ export const freescoutWebhookRoutes: FastifyPluginAsync<FeatureDeps> = async (ba
     },
     async (request) => {
       const { operator_id, active } = request.query;
-      const grants = await listAccessGrants(db, clock.now(), {
+      const grants = await listAccessGrants(deps, {
         operator_id,
         active: active === undefined ? undefined : active === 'true' || active === '1',
       });
