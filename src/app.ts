@@ -6,13 +6,13 @@ import type { Logger } from 'pino';
 import type { Config } from './config.ts';
 import type { Db } from './db/database.ts';
 import { enqueueEvaluation } from './features/autolink/inbox.ts';
-import { autolinkRoutes } from './features/autolink/routes.ts';
-import { freescoutWebhookRoutes } from './features/freescout-webhooks/routes.ts';
-import { githubSyncRoutes } from './features/github-sync/routes.ts';
-import { healthRoutes } from './features/health/routes.ts';
-import { investigateRoutes } from './features/investigate/routes.ts';
-import { opsRoutes } from './features/ops/routes.ts';
-import { postmarkRoutes } from './features/postmark/routes.ts';
+import * as autolink from './features/autolink/index.ts';
+import * as freescoutWebhooks from './features/freescout-webhooks/index.ts';
+import * as githubSync from './features/github-sync/index.ts';
+import * as health from './features/health/index.ts';
+import * as investigate from './features/investigate/index.ts';
+import * as ops from './features/ops/index.ts';
+import * as postmark from './features/postmark/index.ts';
 import { type Clock, systemClock } from './lib/clock.ts';
 import { createDeliveryLog } from './lib/delivery-log.ts';
 import type { Clients, FeatureDeps } from './lib/deps.ts';
@@ -23,12 +23,13 @@ import {
   createOutageLog,
 } from './lib/error-handler.ts';
 import { httpError } from './lib/errors.ts';
-import { createInternalAuthorizer, isInternalPath } from './lib/internal-auth.ts';
+import { accessOf, assertDeclaredAccess, createInternalAuthorizer } from './lib/internal-auth.ts';
 import { createMethodIndex } from './lib/method-index.ts';
 import { createMetrics, type Upstream } from './lib/metrics.ts';
 import { observeRequests } from './lib/observability.ts';
 import { findUnstorableString, parseJsonBody, rawBodyParser, unstorableString } from './lib/raw-body.ts';
 import { addDefaultRouteSchema } from './lib/route-defaults.ts';
+import { allReadiness } from './registry.ts';
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
 /** Headers must arrive within this (or the request timeout, when shorter). */
@@ -40,11 +41,12 @@ export interface AppDeps {
   log: Logger;
   clock?: Clock;
   clients?: Clients;
-  /** Pollers and outbox senders; off unless asked for, so tests drive them directly. */
-  backgroundJobs?: boolean;
 }
 
-/** Composes the service top-down: plugins, cross-cutting hooks, then each feature's routes. */
+/**
+ * Composes the service top-down: plugins, cross-cutting hooks, then each feature's routes.
+ * Routes only: background jobs are started by `server.ts` / `worker.ts` (see `src/jobs.ts`).
+ */
 export async function buildApp(deps: AppDeps) {
   const app = Fastify({
     loggerInstance: deps.log,
@@ -83,7 +85,9 @@ export async function buildApp(deps: AppDeps) {
     }),
   );
   const methods = createMethodIndex();
+  app.decorate('declaredRoutes', []);
   app.addHook('onRoute', (route) => {
+    app.declaredRoutes.push(...assertDeclaredAccess(route));
     methods.add(route.url, route.method);
     addDefaultRouteSchema(route);
   });
@@ -114,8 +118,7 @@ export async function buildApp(deps: AppDeps) {
   const isAuthorized = createInternalAuthorizer(internalAuth);
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
-    const internal = isInternalPath(request.url) || isInternalPath(request.routeOptions.url ?? '');
-    if (internal && !(await isAuthorized(request))) {
+    if (accessOf(request) === 'internal' && !(await isAuthorized(request))) {
       throw httpError(401, 'unauthorized', 'a valid bearer token or Cloudflare Access assertion is required');
     }
   });
@@ -154,7 +157,6 @@ export async function buildApp(deps: AppDeps) {
     log: deps.log,
     clock,
     clients: deps.clients ?? {},
-    backgroundJobs: deps.backgroundJobs ?? false,
     hooks: {
       // Investigate → autolink through autolink's durable inbox, so its worker does the work
       // under the same claims as for a webhook.
@@ -180,15 +182,17 @@ export async function buildApp(deps: AppDeps) {
     }),
     clock: featureDeps.clock,
   });
-  await app.register(healthRoutes, featureDeps);
-  await app.register(freescoutWebhookRoutes, featureDeps);
-  await app.register(investigateRoutes, featureDeps);
-  await app.register(postmarkRoutes, featureDeps);
-  await app.register(autolinkRoutes, featureDeps);
-  await app.register(githubSyncRoutes, featureDeps);
-  await app.register(opsRoutes, { ...featureDeps, observability });
+  await app.register(health.routes, featureDeps);
+  await app.register(freescoutWebhooks.routes, featureDeps);
+  await app.register(investigate.routes, featureDeps);
+  await app.register(postmark.routes, featureDeps);
+  await app.register(autolink.routes, featureDeps);
+  await app.register(githubSync.routes, featureDeps);
+  await app.register(ops.routes, { ...featureDeps, observability, readiness: allReadiness(deps.config) });
 
-  app.get('/docs/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  app.get('/docs/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, async () =>
+    app.swagger(),
+  );
   return app;
 }
 

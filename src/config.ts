@@ -61,6 +61,18 @@ const githubRepo = optionalString.pipe(
     .optional(),
 );
 
+/** `all`, `none`, or job names; names are checked against the features' jobs at start. */
+const jobSelection = (fallback: string) =>
+  optionalString.transform((value): 'all' | string[] => {
+    const text = (value ?? fallback).trim().toLowerCase();
+    if (text === 'all') return 'all';
+    if (text === 'none') return [];
+    return text
+      .split(',')
+      .map((name) => name.trim())
+      .filter((name) => name !== '');
+  });
+
 const envSchema = z.object({
   NODE_ENV: optionalString,
   PORT: positiveInt(3000, 65535),
@@ -134,6 +146,10 @@ const envSchema = z.object({
   DELIVERY_LOG_RETENTION_DAYS: optionalString
     .pipe(z.coerce.number<string>().int().min(0).max(3650).optional())
     .transform((value) => value ?? 14),
+
+  // Which background jobs each process runs: `all`, `none` or a comma-separated list of job names.
+  WEB_JOBS: jobSelection('all'),
+  WORKER_JOBS: jobSelection('autolink-worker,autolink-sweep,github-sync-worker'),
 
   FLAG_GITHUB_FREESCOUT_SYNC: flag,
   GITHUB_WEBHOOK_SECRET: optionalString,
@@ -289,6 +305,7 @@ function shapeConfig(env: Env) {
     ops: {
       deliveryLogRetentionDays: env.DELIVERY_LOG_RETENTION_DAYS,
     },
+    jobs: { web: env.WEB_JOBS, worker: env.WORKER_JOBS },
     /** Every configured secret value, so the logger can scrub them wherever they appear. */
     secretValues: [
       env.INTERNAL_API_TOKEN,

@@ -5,7 +5,10 @@ import { ConfigError, loadConfig, processEnv } from './config.ts';
 import { openDatabase } from './db/database.ts';
 import { migrateToLatest } from './db/migrate.ts';
 import { DatabaseInUseError } from './db/pglite-lock.ts';
+import { systemClock } from './lib/clock.ts';
+import { startJobs, unknownJobNames } from './lib/jobs.ts';
 import { createLogger } from './lib/logger.ts';
+import { allJobs } from './registry.ts';
 
 async function start(): Promise<void> {
   const config = loadConfig(processEnv());
@@ -19,18 +22,24 @@ async function start(): Promise<void> {
     log.error({ err: error }, 'migrations failed at start; /readyz stays 503 until they are applied');
   });
   const clients = createClients(config, log);
-  const app = await buildApp({ config, db: database.db, log, clients, backgroundJobs: true });
+  const jobs = allJobs({ config, db: database.db, log, clients, clock: systemClock });
+  const unknown = config.jobs.web === 'all' ? [] : unknownJobNames(jobs, config.jobs.web);
+  if (unknown.length > 0)
+    throw new ConfigError(`invalid configuration: WEB_JOBS: no job named ${unknown.join(', ')}`);
+  const app = await buildApp({ config, db: database.db, log, clients });
+  const running = startJobs(jobs, config.jobs.web, log);
 
   closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
     if (err) log.error({ err }, 'shutting down after an uncaught error');
     else log.info({ signal }, 'shutting down');
+    await running.stop();
     await app.close();
     await closeClients(clients);
     await database.close();
   });
 
   await app.listen({ port: config.port, host: config.host });
-  log.info({ database: database.kind }, 'raptor ready');
+  log.info({ database: database.kind, jobs: running.names }, 'raptor ready');
 }
 
 start().catch((error: unknown) => {

@@ -2,6 +2,7 @@ import type { FreeScoutMailbox } from '../clients/freescout.ts';
 import type { Config } from '../config.ts';
 import type { Clients } from '../lib/deps.ts';
 import { UpstreamError } from '../lib/errors.ts';
+import { allReadiness } from '../registry.ts';
 import { type CliOutput, formatTable } from './output.ts';
 
 export interface PreflightCheck {
@@ -227,10 +228,13 @@ export async function runPreflight(
     },
   };
 
+  // Which features are on comes from the same readiness the routes, jobs and operator page use.
+  const readiness = allReadiness(config);
+  const isOn = (flag: string) => readiness.some((feature) => feature.flag === flag && feature.enabled);
   const plans: FlagPlan[] = [
     {
       flag: 'FLAG_FREESCOUT_WEBHOOK_RECEIVE',
-      enabled: config.freescoutWebhooks.auditEnabled,
+      enabled: isOn('FLAG_FREESCOUT_WEBHOOK_RECEIVE'),
       checks: [
         isSet('FREESCOUT_AUDIT_WEBHOOK_SECRET', config.freescoutWebhooks.auditSecrets[0]),
         internalRoutesReachable,
@@ -239,7 +243,7 @@ export async function runPreflight(
     },
     {
       flag: 'FLAG_FREESCOUT_RBAC_REVOKE',
-      enabled: config.freescoutWebhooks.rbacEnabled,
+      enabled: isOn('FLAG_FREESCOUT_RBAC_REVOKE'),
       checks: [
         isSet('FREESCOUT_RBAC_WEBHOOK_SECRET (or the audit secret)', config.freescoutWebhooks.rbacSecrets[0]),
         internalRoutesReachable,
@@ -247,12 +251,12 @@ export async function runPreflight(
     },
     {
       flag: 'FLAG_FREESCOUT_CACHE_POLL',
-      enabled: config.freescoutWebhooks.pollEnabled,
+      enabled: isOn('FLAG_FREESCOUT_CACHE_POLL'),
       checks: [freescoutReachable],
     },
     {
       flag: 'FLAG_POSTMARK_DELIVERY_MONITOR',
-      enabled: config.postmark.enabled,
+      enabled: isOn('FLAG_POSTMARK_DELIVERY_MONITOR'),
       checks: [
         isSet('POSTMARK_DELIVERY_WEBHOOK_SECRET', config.postmark.webhookSecrets[0]),
         internalRoutesReachable,
@@ -261,7 +265,7 @@ export async function runPreflight(
     },
     {
       flag: 'FLAG_CONSOLE_INVESTIGATE_FROM_STATUS',
-      enabled: config.investigate.enabled,
+      enabled: isOn('FLAG_CONSOLE_INVESTIGATE_FROM_STATUS'),
       checks: [
         isSet('FREESCOUT_API_URL and FREESCOUT_API_KEY', config.freescout.api?.baseUrl),
         isSet('FREESCOUT_OPERATIONS_MAILBOX_ID', config.investigate.operationsMailboxId),
@@ -275,7 +279,7 @@ export async function runPreflight(
     },
     {
       flag: 'FLAG_FREESCOUT_GITHUB_AUTOLINK',
-      enabled: config.autolink.enabled,
+      enabled: isOn('FLAG_FREESCOUT_GITHUB_AUTOLINK'),
       checks: [
         isSet('FREESCOUT_WEBHOOK_SECRET', config.autolink.webhookSecrets[0]),
         isSet('GITHUB_REPO', config.github.repo),
@@ -290,7 +294,7 @@ export async function runPreflight(
     },
     {
       flag: 'FLAG_GITHUB_FREESCOUT_SYNC',
-      enabled: config.githubSync.enabled,
+      enabled: isOn('FLAG_GITHUB_FREESCOUT_SYNC'),
       checks: [
         isSet('GITHUB_WEBHOOK_SECRET', config.githubSync.webhookSecrets[0]),
         isSet('GITHUB_REPO', config.github.repo),

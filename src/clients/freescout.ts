@@ -1,8 +1,8 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Agent, request } from 'undici';
 import { z } from 'zod';
 import { UpstreamError } from '../lib/errors.ts';
+import { backoffMs, createAgent, parseJsonOrText, parseRetryAfter, retryAfterOf, send } from './http.ts';
 
 const CONNECT_TIMEOUT_MS = 3_000;
 const DEFAULT_TIMEOUT_MS = 10_000;
@@ -149,14 +149,6 @@ export interface NewConversation {
   customFields?: CustomFieldValue[];
 }
 
-export interface ConversationPatch {
-  status?: 'active' | 'pending' | 'closed' | 'spam';
-  assignTo?: number;
-  mailboxId?: number;
-  subject?: string;
-  byUser?: number;
-}
-
 export interface CustomFieldValue {
   id: number;
   value: string;
@@ -190,7 +182,6 @@ export interface FreeScoutClient {
   iterateConversations(query?: ConversationQuery): AsyncGenerator<FreeScoutConversation>;
   /** Never retried: a second attempt could open a second conversation. */
   createConversation(input: NewConversation): Promise<{ id: number }>;
-  updateConversation(id: number, patch: ConversationPatch): Promise<void>;
   /** FreeScout replaces the whole set: callers read, merge, then write. */
   replaceTags(id: number, tags: string[]): Promise<void>;
   /** Read-merge-write of `replaceTags`; answers the tags it added (none when all were there). */
@@ -238,39 +229,26 @@ const NOT_SENT_CODES = new Set([
 export function createFreeScoutClient(options: FreeScoutClientOptions): FreeScoutClient {
   const baseUrl = options.baseUrl.replace(/\/+$/, '');
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const agent = new Agent({ connect: { timeout: CONNECT_TIMEOUT_MS } });
+  const agent = createAgent(CONNECT_TIMEOUT_MS);
 
   async function exchangeOnce(method: Method, path: string, payload?: unknown): Promise<FreeScoutAnswer> {
     const requestLabel = `FreeScout ${method} ${path.split('?')[0]}`;
-    let status: number;
-    let headers: IncomingHttpHeaders;
-    let text: string;
-    try {
-      const response = await request(`${baseUrl}${path}`, {
-        method,
-        dispatcher: agent,
-        signal: AbortSignal.timeout(timeoutMs),
-        headers: {
-          'x-freescout-api-key': options.apiKey,
-          'user-agent': USER_AGENT,
-          accept: 'application/json',
-          ...(payload === undefined ? {} : { 'content-type': 'application/json' }),
-        },
-        body: payload === undefined ? undefined : JSON.stringify(payload),
-      });
-      status = response.statusCode;
-      headers = response.headers;
-      text = await response.body.text();
-    } catch (error) {
-      const timedOut = error instanceof Error && error.name === 'TimeoutError';
-      throw new UpstreamError(
-        'freescout',
-        timedOut
-          ? `${requestLabel} timed out after ${timeoutMs} ms`
-          : `${requestLabel} failed: ${String(error)}`,
-        { cause: error, outcomeUnknown: method === 'POST' && !NOT_SENT_CODES.has(errorCode(error)) },
-      );
-    }
+    const { status, headers, text } = await send({
+      upstream: 'freescout',
+      label: requestLabel,
+      url: `${baseUrl}${path}`,
+      method,
+      agent,
+      timeoutMs,
+      headers: {
+        'x-freescout-api-key': options.apiKey,
+        'user-agent': USER_AGENT,
+        accept: 'application/json',
+        ...(payload === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      ...(payload === undefined ? {} : { body: JSON.stringify(payload) }),
+      outcomeUnknown: (error) => method === 'POST' && !NOT_SENT_CODES.has(errorCode(error)),
+    });
     const body = parseJsonOrText(text);
     if (status >= 400) {
       const retryAfterSeconds = parseRetryAfter(headers['retry-after']);
@@ -379,10 +357,6 @@ export function createFreeScoutClient(options: FreeScoutClientOptions): FreeScou
       return { id };
     },
 
-    async updateConversation(id, patch) {
-      await exchange('PUT', `/api/conversations/${id}`, patch);
-    },
-
     async replaceTags(id, tags) {
       await exchange('PUT', `/api/conversations/${id}/tags`, { tags });
     },
@@ -473,19 +447,11 @@ function isTransient(error: unknown): boolean {
   return status === undefined || status === 429 || status >= 500;
 }
 
+/** A short in-call retry: FreeScout's Retry-After (capped) when it sent one, else a quick exponential curve. */
 function retryDelayMs(error: unknown, retry: number): number {
-  const retryAfterSeconds = error instanceof UpstreamError ? error.details.retryAfterSeconds : undefined;
+  const retryAfterSeconds = retryAfterOf(error);
   if (retryAfterSeconds !== undefined) return Math.min(retryAfterSeconds, RETRY_AFTER_CAP_SECONDS) * 1000;
-  return BACKOFF_BASE_MS * 2 ** retry;
-}
-
-/** Retry-After is either delta-seconds or an HTTP date. */
-function parseRetryAfter(header: string | string[] | undefined): number | undefined {
-  const value = headerValue(header)?.trim();
-  if (!value) return undefined;
-  if (/^\d+$/.test(value)) return Number(value);
-  const at = Date.parse(value);
-  return Number.isNaN(at) ? undefined : Math.max(0, Math.ceil((at - Date.now()) / 1000));
+  return backoffMs(retry + 1, { baseMs: BACKOFF_BASE_MS, capMs: Number.POSITIVE_INFINITY });
 }
 
 function headerValue(header: string | string[] | undefined): string | undefined {
@@ -494,15 +460,6 @@ function headerValue(header: string | string[] | undefined): string | undefined 
 
 function errorCode(error: unknown): string {
   return isRecord(error) && typeof error.code === 'string' ? error.code : '';
-}
-
-function parseJsonOrText(text: string): unknown {
-  if (text === '') return undefined;
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
-  }
 }
 
 function describeBody(body: unknown): string {

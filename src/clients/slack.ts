@@ -1,6 +1,6 @@
-import { Agent, request } from 'undici';
 import { z } from 'zod';
 import { UpstreamError } from '../lib/errors.ts';
+import { createAgent, parseJsonOrText, parseRetryAfter, send } from './http.ts';
 
 const CONNECT_TIMEOUT_MS = 3_000;
 const DEFAULT_TIMEOUT_MS = 10_000;
@@ -32,45 +32,31 @@ export interface SlackClientOptions {
 export function createSlackClient(options: SlackClientOptions): SlackClient {
   const apiUrl = (options.apiUrl ?? 'https://slack.com/api').replace(/\/+$/, '');
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const agent = new Agent({ connect: { timeout: CONNECT_TIMEOUT_MS } });
+  const agent = createAgent(CONNECT_TIMEOUT_MS);
 
   async function callMethod<T>(method: string, payload: object, schema: z.ZodType<T>): Promise<T> {
     const requestLabel = `Slack ${method}`;
-    let status: number;
-    let retryAfter: string | string[] | undefined;
-    let text: string;
-    try {
-      const response = await request(`${apiUrl}/${method}`, {
-        method: 'POST',
-        dispatcher: agent,
-        signal: AbortSignal.timeout(timeoutMs),
-        headers: {
-          authorization: `Bearer ${options.token}`,
-          'content-type': 'application/json; charset=utf-8',
-          accept: 'application/json',
-        },
-        body: JSON.stringify(payload),
-      });
-      status = response.statusCode;
-      retryAfter = response.headers['retry-after'];
-      text = await response.body.text();
-    } catch (error) {
-      const timedOut = error instanceof Error && error.name === 'TimeoutError';
-      throw new UpstreamError(
-        'slack',
-        timedOut
-          ? `${requestLabel} timed out after ${timeoutMs} ms`
-          : `${requestLabel} failed: ${String(error)}`,
-        { cause: error },
-      );
-    }
+    const { status, headers, text } = await send({
+      upstream: 'slack',
+      label: requestLabel,
+      url: `${apiUrl}/${method}`,
+      method: 'POST',
+      agent,
+      timeoutMs,
+      headers: {
+        authorization: `Bearer ${options.token}`,
+        'content-type': 'application/json; charset=utf-8',
+        accept: 'application/json',
+      },
+      body: JSON.stringify(payload),
+    });
     const body = parseJsonOrText(text);
     if (status === 429) {
-      const seconds = Number(Array.isArray(retryAfter) ? retryAfter[0] : retryAfter);
+      const retryAfterSeconds = parseRetryAfter(headers['retry-after']);
       throw new UpstreamError('slack', `${requestLabel} was rate limited`, {
         status,
         body,
-        ...(Number.isFinite(seconds) ? { retryAfterSeconds: seconds } : {}),
+        ...(retryAfterSeconds === undefined ? {} : { retryAfterSeconds }),
       });
     }
     if (status >= 400) {
@@ -106,13 +92,4 @@ export function createSlackClient(options: SlackClientOptions): SlackClient {
 
     close: () => agent.close(),
   };
-}
-
-function parseJsonOrText(text: string): unknown {
-  if (text === '') return undefined;
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
-  }
 }

@@ -16,7 +16,11 @@ export interface OpenDatabase {
 }
 
 const INT8_OID = 20;
-/** bigint counts and ids read as numbers on both drivers (they stay far below 2^53). */
+/**
+ * bigint counts and ids read as numbers on both drivers. Our own serial ids stay far below
+ * 2^53; Postmark's bounce `postmark_id` may pass it and is read rounded, which is why exact
+ * bounce IDs are compared through `event_key` (text), never through this column.
+ */
 const parseInt8 = (value: string) => Number(value);
 
 export interface OpenOptions {

@@ -20,8 +20,6 @@ export interface FeatureDeps {
   log: Logger;
   clock: Clock;
   clients: Clients;
-  /** Pollers and outbox senders run in the background; tests turn them off and drive them directly. */
-  backgroundJobs: boolean;
   /** Calls between features, wired by the composition root (`buildApp`) so no feature imports another. */
   hooks?: FeatureHooks;
 }
@@ -33,3 +31,9 @@ export interface FeatureHooks {
    */
   onTicketCreated?: (conversationId: number) => Promise<void>;
 }
+
+/**
+ * What a service function or job takes: the parts of `FeatureDeps` it uses, named the same
+ * everywhere, so a test passes real Postgres, loopback fakes and a manual clock.
+ */
+export type ServiceDeps = Pick<FeatureDeps, 'config' | 'db' | 'clients' | 'clock' | 'log'>;

@@ -1,3 +1,5 @@
+import { z } from 'zod';
+
 /** An error whose status, code and message are safe to show to the caller. */
 export class HttpError extends Error {
   constructor(
@@ -9,6 +11,9 @@ export class HttpError extends Error {
     this.name = 'HttpError';
   }
 }
+
+/** The body of every refusal and failure: `{"error", "message"}` (docs/api.md §1). */
+export const errorSchema = z.object({ error: z.string(), message: z.string() });
 
 export function httpError(statusCode: number, code: string, message: string): HttpError {
   return new HttpError(statusCode, code, message);

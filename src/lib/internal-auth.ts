@@ -1,18 +1,61 @@
-import type { FastifyRequest } from 'fastify';
+import type { FastifyRequest, RouteOptions } from 'fastify';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import type { Config } from '../config.ts';
 import { httpError } from './errors.ts';
 import { tokenMatches } from './hmac.ts';
 import { isCrossSite, sessionIsValid } from './ops-session.ts';
 
-/** Routes for operators and the console (docs/api.md §2). */
-const INTERNAL_PATH =
+/**
+ * Who may call a route, declared on each one (`config: { access }`) and enforced by one hook in
+ * `app.ts`: `internal` needs the operator credentials below; `signature` is a webhook whose
+ * handler verifies the sender's signature or token over the raw body; `public` is open (probes,
+ * the sign-in form, the OpenAPI document).
+ */
+export type RouteAccess = 'internal' | 'signature' | 'public';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    access?: RouteAccess;
+  }
+  interface FastifyInstance {
+    /** Every registered route with its declared access, in registration order (a test lists them). */
+    declaredRoutes: DeclaredRoute[];
+  }
+}
+
+export interface DeclaredRoute {
+  method: string;
+  url: string;
+  access: RouteAccess;
+}
+
+const ACCESS = new Set<string>(['internal', 'signature', 'public']);
+
+/** An `onRoute` check: a route that declares no access stops the service at start, so none ships unguarded. */
+export function assertDeclaredAccess(route: RouteOptions): DeclaredRoute[] {
+  const access = (route.config as { access?: unknown } | undefined)?.access;
+  if (typeof access !== 'string' || !ACCESS.has(access)) {
+    throw new Error(
+      `route ${route.method} ${route.url} declares no access: set config.access to 'internal', 'signature' or 'public'`,
+    );
+  }
+  const methods = Array.isArray(route.method) ? route.method : [route.method];
+  return methods.map((method) => ({ method, url: route.url, access: access as RouteAccess }));
+}
+
+/**
+ * The operator and console namespaces (docs/api.md §2). Used only for a request no route
+ * matched, so probing them without credentials answers 401, never which paths exist.
+ */
+const INTERNAL_NAMESPACE =
   /^(\/api\/(_internal|internal\/audit|internal\/rbac|console)|\/ops|\/metrics)(\/|\?|$)/i;
-/** The operator page's sign-in form must be reachable before signing in. */
 const SIGN_IN_PATH = /^\/ops\/sign-in(\?|$)/i;
 
-export function isInternalPath(url: string): boolean {
-  return INTERNAL_PATH.test(url) && !SIGN_IN_PATH.test(url);
+/** The access a request needs: its route's declaration; for an unmatched URL, its namespace's. */
+export function accessOf(request: FastifyRequest): RouteAccess {
+  const declared = request.is404 ? undefined : request.routeOptions.config.access;
+  if (declared) return declared;
+  return INTERNAL_NAMESPACE.test(request.url) && !SIGN_IN_PATH.test(request.url) ? 'internal' : 'public';
 }
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);

@@ -1,13 +1,13 @@
 import type { FastifySchemaCompiler, RouteOptions } from 'fastify';
 import { validatorCompiler } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { isInternalPath } from './internal-auth.ts';
+import { errorSchema } from './errors.ts';
 
-const errorSchema = z.object({ error: z.string(), message: z.string() });
 const described = (description: string) => errorSchema.describe(description);
 
+/** Answer for themselves: no flag, no body, no error of a feature. */
+const PROBES = new Set(['/healthz', '/readyz', '/docs/openapi.json']);
 const INTERNAL_SECURITY: Array<Record<string, string[]>> = [{ internalToken: [] }, { cfAccess: [] }];
-const PUBLIC_PATHS = new Set(['/healthz', '/readyz', '/docs/openapi.json']);
 
 /**
  * Completes every route's OpenAPI schema with the answers it shares with the others, so a new
@@ -16,7 +16,7 @@ const PUBLIC_PATHS = new Set(['/healthz', '/readyz', '/docs/openapi.json']);
  * their transport. A route's own entry for a status wins.
  */
 export function addDefaultRouteSchema(route: RouteOptions): void {
-  if (PUBLIC_PATHS.has(route.url)) return;
+  if (PROBES.has(route.url)) return;
   route.schema ??= {};
   const schema = route.schema;
   if (schema.hide) return;
@@ -30,7 +30,7 @@ export function addDefaultRouteSchema(route: RouteOptions): void {
     405: described('`method_not_allowed`: the path exists for other methods (see `Allow`)'),
     503: described('`database_unavailable` (retry after `Retry-After`) or `not_configured`'),
   };
-  if (isInternalPath(route.url)) {
+  if (route.config?.access === 'internal') {
     schema.security ??= INTERNAL_SECURITY;
     defaults[401] = described('`unauthorized`: no valid bearer token or Cloudflare Access assertion');
   }

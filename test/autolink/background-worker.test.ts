@@ -5,6 +5,9 @@ import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { buildApp } from '../../src/app.ts';
 import { closeClients, createClients } from '../../src/clients/index.ts';
 import { loadConfig } from '../../src/config.ts';
+import { systemClock } from '../../src/lib/clock.ts';
+import { startJobs } from '../../src/lib/jobs.ts';
+import { allJobs } from '../../src/registry.ts';
 import {
   type AutolinkFakes,
   issuePosts,
@@ -30,13 +33,9 @@ afterAll(async () => {
 it('works the inbox in the web process when background jobs are on, and stops with the app', async () => {
   const config = loadConfig(fakes.env());
   const clients = createClients(config);
-  const app = await buildApp({
-    config,
-    db: database.db,
-    log: pino({ level: 'silent' }),
-    clients,
-    backgroundJobs: true,
-  });
+  const log = pino({ level: 'silent' });
+  const app = await buildApp({ config, db: database.db, log, clients });
+  const jobs = startJobs(allJobs({ config, db: database.db, log, clients, clock: systemClock }), 'all', log);
   try {
     const ticket = fakes.freescout.state.insertConversation({ mailboxId: 1, tags: ['bug'] });
     const raw = JSON.stringify(webhookBody(ticket));
@@ -57,6 +56,7 @@ it('works the inbox in the web process when background jobs are on, and stops wi
     });
     expect(issuePosts(fakes.github)).toHaveLength(1);
   } finally {
+    await jobs.stop();
     await app.close();
     await closeClients(clients);
   }

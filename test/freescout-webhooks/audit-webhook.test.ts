@@ -91,6 +91,15 @@ describe('a verified delivery', () => {
     expect((await cacheRows())[0]?.status).toBe('pending');
   });
 
+  it('reads a numeric FreeScout status code, as the autolink webhooks do', async () => {
+    const response = await deliver(
+      { ...conversationPayload(), status: 3 },
+      { secret: SECRET, event: 'convo.status' },
+    );
+    expect(response.statusCode).toBe(200);
+    expect((await cacheRows())[0]?.status).toBe('closed');
+  });
+
   it.each(['convo.deleted', 'convo.deleted_forever'])(
     'marks the ticket deleted on %s, with the whole conversation or only its id',
     async (event) => {

@@ -3,7 +3,13 @@ import type { OpenDatabase } from '../../src/db/database.ts';
 import type { TestApp } from '../support/app.ts';
 import { openTestDatabase, type TestDatabase, truncate } from '../support/db.ts';
 import { type FakeFreeScout, startFakeFreeScout } from '../support/fake-freescout.ts';
-import { API_KEY, CREATE_PATH, clickInvestigate, creates, startInvestigateApp } from './harness.ts';
+import {
+  API_KEY,
+  CREATE_PATH,
+  clickInvestigate,
+  creates,
+  startInvestigateApp,
+} from '../support/investigate.ts';
 
 let database: TestDatabase;
 let secondDatabase: OpenDatabase;

@@ -3,7 +3,7 @@ import type { TestApp } from '../support/app.ts';
 import { manualClock } from '../support/app.ts';
 import { openTestDatabase, type TestDatabase, truncate } from '../support/db.ts';
 import { type FakeFreeScout, startFakeFreeScout } from '../support/fake-freescout.ts';
-import { API_KEY, clickInvestigate, creates, startInvestigateApp } from './harness.ts';
+import { API_KEY, clickInvestigate, creates, startInvestigateApp } from '../support/investigate.ts';
 
 const MINUTE = 60_000;
 

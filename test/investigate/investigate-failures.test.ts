@@ -11,7 +11,7 @@ import {
   creates,
   OPERATIONS_MAILBOX_ID,
   startInvestigateApp,
-} from './harness.ts';
+} from '../support/investigate.ts';
 
 const clock = manualClock();
 const TIMEOUT_MS = 1_000;

@@ -10,7 +10,7 @@ import {
   INVESTIGATE_PATH,
   investigateEnv,
   startInvestigateApp,
-} from './harness.ts';
+} from '../support/investigate.ts';
 
 let database: TestDatabase;
 let fake: FakeFreeScout;

@@ -2,7 +2,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestApp } from '../support/app.ts';
 import { openTestDatabase, type TestDatabase } from '../support/db.ts';
 import { type FakeFreeScout, startFakeFreeScout } from '../support/fake-freescout.ts';
-import { API_KEY, CREATE_PATH, clickInvestigate, creates, startInvestigateApp } from './harness.ts';
+import {
+  API_KEY,
+  CREATE_PATH,
+  clickInvestigate,
+  creates,
+  startInvestigateApp,
+} from '../support/investigate.ts';
 
 /**
  * FreeScout slower than the client's timeout, in real time: the create times out, FreeScout

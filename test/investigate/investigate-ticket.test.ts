@@ -9,7 +9,7 @@ import {
   OPERATIONS_MAILBOX_ID,
   PUBLIC_URL,
   startInvestigateApp,
-} from './harness.ts';
+} from '../support/investigate.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 

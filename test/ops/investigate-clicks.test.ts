@@ -1,15 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OpsSummary } from '../../src/features/ops/summary.ts';
+import { manualClock, type TestApp } from '../support/app.ts';
+import { openTestDatabase, type TestDatabase } from '../support/db.ts';
+import { type FakeFreeScout, startFakeFreeScout } from '../support/fake-freescout.ts';
 import {
   API_KEY,
   CONSOLE_TOKEN,
   clickInvestigate,
   PUBLIC_URL,
   startInvestigateApp,
-} from '../investigate/harness.ts';
-import { manualClock, type TestApp } from '../support/app.ts';
-import { openTestDatabase, type TestDatabase } from '../support/db.ts';
-import { type FakeFreeScout, startFakeFreeScout } from '../support/fake-freescout.ts';
+} from '../support/investigate.ts';
 
 const MINUTE = 60_000;
 

@@ -1,11 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { buildApp } from '../../src/app.ts';
-import { loadConfig } from '../../src/config.ts';
 import { DAY_MS, HOUR_MS, MINUTE_MS, recordPostmarkEvent } from '../../src/features/postmark/events.ts';
 import { interpretPostmarkPayload, type PostmarkEvent } from '../../src/features/postmark/payload.ts';
 import { prunePostmarkEvents } from '../../src/features/postmark/retention.ts';
-import { createLogger } from '../../src/lib/logger.ts';
-import { manualClock } from '../support/app.ts';
+import { manualClock, startTestApp } from '../support/app.ts';
 import { openTestDatabase, type TestDatabase, truncate } from '../support/db.ts';
 import { bouncePayload, deliveryPayload } from '../support/postmark.ts';
 
@@ -96,11 +93,9 @@ describe('the retention job', () => {
   it('prunes in the background once the app runs its background jobs, and holds the lease meanwhile', async () => {
     await recordAt(10 * DAY_MS, 3);
     await recordAt(DAY_MS, 1);
-    const config = loadConfig({ POSTMARK_EVENT_RETENTION_DAYS: '7', LOG_LEVEL: 'silent' });
-    const app = await buildApp({
-      config,
+    const app = await startTestApp({
       db: database.db,
-      log: createLogger({ level: 'silent', secretValues: [] }),
+      env: { POSTMARK_EVENT_RETENTION_DAYS: '7', LOG_LEVEL: 'silent' },
       clock: manualClock(NOW),
       backgroundJobs: true,
     });

@@ -3,9 +3,11 @@ import { type App, buildApp } from '../../src/app.ts';
 import { closeClients, createClients } from '../../src/clients/index.ts';
 import { type Config, loadConfig } from '../../src/config.ts';
 import type { Db } from '../../src/db/database.ts';
-import type { Clock } from '../../src/lib/clock.ts';
+import { type Clock, systemClock } from '../../src/lib/clock.ts';
 import type { Clients } from '../../src/lib/deps.ts';
+import { startJobs } from '../../src/lib/jobs.ts';
 import { createLogger } from '../../src/lib/logger.ts';
+import { allJobs } from '../../src/registry.ts';
 
 export interface TestApp {
   app: App;
@@ -24,6 +26,7 @@ export interface TestAppOptions {
   env?: Record<string, string | undefined>;
   clock?: Clock;
   clients?: Clients;
+  /** Starts every job whose feature is on, as `server.ts` does; off by default so tests drive jobs directly. */
   backgroundJobs?: boolean;
   /** Listen on a loopback port, for tests that need real sockets. */
   listen?: boolean;
@@ -46,9 +49,15 @@ export async function startTestApp(options: TestAppOptions): Promise<TestApp> {
     db: options.db,
     log,
     clients,
-    backgroundJobs: options.backgroundJobs ?? false,
     ...(options.clock ? { clock: options.clock } : {}),
   });
+  const jobs = options.backgroundJobs
+    ? startJobs(
+        allJobs({ config, db: options.db, log, clients, clock: options.clock ?? systemClock }),
+        'all',
+        log,
+      )
+    : undefined;
   let url = '';
   if (options.listen) url = await app.listen({ port: 0, host: '127.0.0.1' });
   else await app.ready();
@@ -61,6 +70,7 @@ export async function startTestApp(options: TestAppOptions): Promise<TestApp> {
     logText: () => lines.join(''),
     url,
     async close() {
+      await jobs?.stop();
       await app.close();
       if (!options.clients) await closeClients(clients);
     },

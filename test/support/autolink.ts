@@ -1,4 +1,3 @@
-import { createHmac } from 'node:crypto';
 import { pino } from 'pino';
 import { createClients } from '../../src/clients/index.ts';
 import { loadConfig } from '../../src/config.ts';
@@ -11,6 +10,7 @@ import { manualClock, startTestApp, type TestApp } from './app.ts';
 import type { FakeConversation, FakeFreeScout } from './fake-freescout.ts';
 import { startFakeFreeScout } from './fake-freescout.ts';
 import { type FakeGitHub, startFakeGitHub } from './fake-github.ts';
+import { sign as signFreescout } from './freescout-delivery.ts';
 
 export const WEBHOOK_SECRET = 'autolink-webhook-secret';
 export const ISSUE_URL_FIELD_ID = 7;
@@ -136,8 +136,9 @@ export async function startAutolinkInstance(
   };
 }
 
+/** Autolink's test deliveries are signed HMAC-SHA256 hex, with its webhook secret by default. */
 export function sign(raw: string, secret = WEBHOOK_SECRET): string {
-  return createHmac('sha256', secret).update(raw).digest('hex');
+  return signFreescout(raw, secret, 'sha256-hex');
 }
 
 /** The conversation as FreeScout's webhook sends it: the API object with its threads, never its tags. */

@@ -51,8 +51,6 @@ export async function openTestDatabase(): Promise<TestDatabase> {
   };
 }
 
-export const usingPostgres = postgresUrl !== undefined;
-
 /** Empties the given tables between tests. */
 export async function truncate(database: OpenDatabase, ...tables: string[]): Promise<void> {
   await sql.raw(`truncate ${tables.join(', ')} restart identity cascade`).execute(database.db);

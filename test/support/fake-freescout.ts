@@ -644,6 +644,15 @@ export async function startFakeFreeScout(options: FakeFreeScoutOptions): Promise
     return conversation;
   }
 
+  function reset(): void {
+    for (const timer of scheduled) clearTimeout(timer);
+    scheduled.clear();
+    conversations.clear();
+    webhooks.clear();
+    deliveries.length = 0;
+    server.reset();
+  }
+
   return {
     ...server,
     webhookSecret,
@@ -683,15 +692,9 @@ export async function startFakeFreeScout(options: FakeFreeScoutOptions): Promise
           if (scheduled.size > 0) await new Promise((resolve) => setTimeout(resolve, 10));
         }
       },
-      reset() {
-        for (const timer of scheduled) clearTimeout(timer);
-        scheduled.clear();
-        conversations.clear();
-        webhooks.clear();
-        deliveries.length = 0;
-        server.requests.length = 0;
-      },
+      reset,
     },
+    reset,
   };
 }
 

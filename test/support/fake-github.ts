@@ -363,6 +363,11 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
 
   return {
     ...server,
+    reset() {
+      server.reset();
+      issues.clear();
+      installationTokens.length = 0;
+    },
     state: {
       insertIssue,
       issue: (number) => issues.get(number),

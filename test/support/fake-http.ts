@@ -48,6 +48,8 @@ export interface FakeHttpServer {
   url: string;
   requests: RecordedRequest[];
   failNext(fault: Fault, match?: FaultMatch): void;
+  /** Forgets recorded requests and scripted faults (fakes with state forget that too), between tests. */
+  reset(): void;
   close(): Promise<void>;
 }
 
@@ -164,6 +166,10 @@ export async function startFakeHttpServer(options: FakeHttpServerOptions): Promi
     requests,
     failNext(fault, match = {}) {
       scripted.push({ fault, match, remaining: match.times ?? 1 });
+    },
+    reset() {
+      requests.length = 0;
+      scripted.length = 0;
     },
     close() {
       for (const timer of delays) clearTimeout(timer);

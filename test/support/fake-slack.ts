@@ -88,5 +88,12 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     ],
   });
 
-  return { ...server, state: { messages } };
+  return {
+    ...server,
+    state: { messages },
+    reset() {
+      server.reset();
+      messages.length = 0;
+    },
+  };
 }

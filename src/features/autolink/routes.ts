@@ -1,30 +1,34 @@
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { AutolinkEventKind } from '../../db/schema.ts';
 import type { FeatureDeps } from '../../lib/deps.ts';
-import { httpError } from '../../lib/errors.ts';
+import { errorSchema, httpError } from '../../lib/errors.ts';
 import { requireFeature } from '../../lib/flags.ts';
-import { isSignatureHeader, verifySignature } from '../../lib/hmac.ts';
+import {
+  assertSignatureHeader,
+  assertSignedBody,
+  canonicalEventName,
+  freescoutEventName,
+  freescoutStatusName,
+} from '../../lib/freescout-intake.ts';
 import { conversationIdSchema } from '../../lib/ids.ts';
 import { assertPlausibleTime } from '../../lib/plausible-time.ts';
 import { parseJsonBody } from '../../lib/raw-body.ts';
+import { intakeMissing, notConfigured } from '../../lib/readiness.ts';
 import { listDeliveries, replayDelivery, storeDelivery } from './inbox.ts';
-import { startAutolinkSweep } from './sweep.ts';
-import { startAutolinkWorker } from './worker.ts';
+import { autolinkSpec } from './readiness.ts';
 
 const FLAG_NAME = 'FLAG_FREESCOUT_GITHUB_AUTOLINK';
 
 /**
- * FreeScout's event names, and the older aliases some senders use (docs/api.md §6). Every other
+ * FreeScout's event names (aliases mapped by the shared intake, docs/api.md §6). Every other
  * conversation event only re-checks the criteria: FreeScout sends none when a tag is added,
  * so the next note, reply, assignment or Workflows webhook is when a new tag shows.
  */
 const EVENT_KINDS: Record<string, AutolinkEventKind> = {
   'convo.created': 'created',
-  'conversation.created': 'created',
   'convo.status': 'status',
-  'conversation.status_changed': 'status',
 };
 
 /** A custom event name (a FreeScout Workflows "Trigger Webhook" action) counts when its body is a conversation. */
@@ -41,7 +45,7 @@ const conversationShapeSchema = z
 
 /** What a delivery is: one of the kinds above, or nothing this route acts on. */
 function classifyEvent(event: string, body: unknown): AutolinkEventKind | 'ignored' {
-  const name = event.toLowerCase();
+  const name = canonicalEventName(event);
   const known = EVENT_KINDS[name];
   if (known) return known;
   if (name === '' || name.startsWith('customer.')) return 'ignored';
@@ -49,23 +53,14 @@ function classifyEvent(event: string, body: unknown): AutolinkEventKind | 'ignor
   return conversationShapeSchema.safeParse(body).success ? 'evaluate' : 'ignored';
 }
 
-/** FreeScout's numeric status codes, as some versions and modules print them. */
-const STATUS_BY_CODE: Record<number, string> = { 1: 'active', 2: 'pending', 3: 'closed', 4: 'spam' };
-
 /** Only what routing needs; the worker reads the ticket fresh from FreeScout before acting. */
 const conversationEventSchema = z.looseObject({
   id: conversationIdSchema,
-  status: z
-    .union([z.string(), z.number()])
-    .nullish()
-    .transform((status) =>
-      typeof status === 'number' ? (STATUS_BY_CODE[status] ?? String(status)) : status,
-    ),
+  status: z.preprocess(freescoutStatusName, z.string().nullish()),
   closedAt: z.string().nullish(),
   updatedAt: z.string().nullish(),
 });
 
-const errorSchema = z.object({ error: z.string(), message: z.string() });
 const acceptedSchema = z.object({ ok: z.literal(true), delivery_id: z.number().int() });
 const ignoredSchema = z.object({ ok: z.literal(true), ignored: z.literal(true) });
 
@@ -87,7 +82,7 @@ const deliverySchema = z.object({
 });
 
 export const autolinkRoutes: FastifyPluginAsync<FeatureDeps> = async (app, deps) => {
-  const { config, db, clock, log } = deps;
+  const { config, db, clock } = deps;
   const settings = config.autolink;
   const api = app.withTypeProvider<ZodTypeProvider>();
   // The operator routes serve both directions' inboxes; the webhook routes need Direction A's flag.
@@ -99,42 +94,19 @@ export const autolinkRoutes: FastifyPluginAsync<FeatureDeps> = async (app, deps)
     ),
   );
   const requireAutolink = requireFeature(settings.enabled, FLAG_NAME);
-
-  if (settings.enabled && deps.backgroundJobs) {
-    if (settings.mailboxIds.length === 0) {
-      log.warn('autolink: FREESCOUT_AUTOLINK_MAILBOX_IDS is empty, so no ticket qualifies for an issue');
-    }
-    const worker = startAutolinkWorker(deps);
-    const sweep = startAutolinkSweep(deps);
-    app.addHook('onClose', async () => {
-      await Promise.all([worker.stop(), sweep?.stop()]);
-    });
-  }
+  const intakeUnset = intakeMissing(autolinkSpec(config));
 
   for (const source of ['ops', 'support'] as const) {
     api.post(
       `/api/webhooks/freescout/${source}`,
       {
-        config: { rawBody: true },
+        config: { access: 'signature', rawBody: true },
         // Refused before the body is read: no secret configured, or no usable signature header.
         onRequest: [
           requireAutolink,
           async (request) => {
-            const missing = [
-              ...(settings.webhookSecrets.length === 0 ? ['FREESCOUT_WEBHOOK_SECRET'] : []),
-              // Every link ends with an internal note, which FreeScout refuses without a user.
-              ...(config.freescout.apiUserId === undefined ? ['FREESCOUT_API_USER_ID'] : []),
-            ];
-            if (missing.length > 0) {
-              throw httpError(
-                503,
-                'not_configured',
-                `${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} not set`,
-              );
-            }
-            if (!isSignatureHeader(request.headers['x-freescout-signature'])) {
-              throw httpError(401, 'invalid_signature', 'missing or wrong X-FreeScout-Signature');
-            }
+            if (intakeUnset.length > 0) throw notConfigured(intakeUnset);
+            assertSignatureHeader(request);
           },
         ],
         schema: {
@@ -146,19 +118,13 @@ export const autolinkRoutes: FastifyPluginAsync<FeatureDeps> = async (app, deps)
           response: {
             200: ignoredSchema,
             202: acceptedSchema,
-            400: errorSchema,
-            401: errorSchema,
-            503: errorSchema,
           },
         },
       },
       async (request, reply) => {
-        const raw = request.rawBody ?? Buffer.alloc(0);
-        if (!verifySignature(raw, request.headers['x-freescout-signature'], settings.webhookSecrets)) {
-          throw httpError(401, 'invalid_signature', 'missing or wrong X-FreeScout-Signature');
-        }
+        const raw = assertSignedBody(request, settings.webhookSecrets);
         const body = parseJsonBody(raw);
-        const event = eventName(request);
+        const event = freescoutEventName(request);
         const kind = classifyEvent(event, body);
         if (kind === 'ignored') return reply.code(200).send({ ok: true, ignored: true });
         const parsed = conversationEventSchema.safeParse(body);
@@ -197,6 +163,7 @@ export const autolinkRoutes: FastifyPluginAsync<FeatureDeps> = async (app, deps)
   api.get(
     '/api/_internal/autolink/deliveries',
     {
+      config: { access: 'internal' },
       schema: {
         summary:
           'Deliveries of both autolink directions, newest first (status=failed lists the ones to replay)',
@@ -223,6 +190,7 @@ export const autolinkRoutes: FastifyPluginAsync<FeatureDeps> = async (app, deps)
   api.post(
     '/api/_internal/autolink/deliveries/:id/retry',
     {
+      config: { access: 'internal' },
       schema: {
         summary: 'Replay one autolink delivery with a fresh attempt budget',
         params: z.object({ id: z.coerce.number().int().positive() }),
@@ -244,9 +212,3 @@ export const autolinkRoutes: FastifyPluginAsync<FeatureDeps> = async (app, deps)
     },
   );
 };
-
-function eventName(request: FastifyRequest): string {
-  const header = request.headers['x-freescout-event'];
-  // Case-insensitive, as on the audit route: `Convo.Created` is FreeScout's convo.created.
-  return (Array.isArray(header) ? header[0] : header)?.trim().toLowerCase() ?? '';
-}

@@ -98,9 +98,12 @@ export async function sweepTaggedTickets(deps: AutolinkDeps, holder?: string): P
   return { swept: true, queued };
 }
 
-/** Every FREESCOUT_AUTOLINK_SWEEP_SECONDS; not started when it is 0. */
-export function startAutolinkSweep(deps: AutolinkDeps): BackgroundJob | undefined {
-  const { sweepSeconds } = deps.config.autolink;
-  if (sweepSeconds === 0) return undefined;
-  return runEvery('autolink-sweep', sweepSeconds * 1000, () => sweepTaggedTickets(deps), deps.log);
+/** Every FREESCOUT_AUTOLINK_SWEEP_SECONDS (its job is off when that is 0). */
+export function startAutolinkSweep(deps: AutolinkDeps): BackgroundJob {
+  return runEvery(
+    'autolink-sweep',
+    deps.config.autolink.sweepSeconds * 1000,
+    () => sweepTaggedTickets(deps),
+    deps.log,
+  );
 }

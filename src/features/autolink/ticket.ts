@@ -5,6 +5,7 @@ import {
   type FreeScoutConversation,
 } from '../../clients/freescout.ts';
 import type { Config } from '../../config.ts';
+import { formatUtc } from '../../lib/clock.ts';
 
 /** What Direction A reads from a FreeScout ticket and writes into a GitHub issue; pure functions. */
 
@@ -138,13 +139,8 @@ export function noteText(issueNumber: number, issueUrl: string): string {
   return `${notePrefix(issueNumber)} ${issueUrl}`;
 }
 
-/** `YYYY-MM-DD HH:MM:SS UTC`. */
-export function formatUtc(at: Date): string {
-  return `${at.toISOString().slice(0, 19).replace('T', ' ')} UTC`;
-}
-
 export function resolvedCommentText(closedAt: Date): string {
-  return `FreeScout ticket resolved (${formatUtc(closedAt)})`;
+  return `FreeScout ticket resolved (${formatUtc(closedAt)} UTC)`;
 }
 
 /** The issue number of a URL pointing at an issue of `repo` (`owner/name`), else null. */

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { backoffMs } from '../../clients/http.ts';
 import { type BackgroundJob, runEvery } from '../../lib/background.ts';
 import { UpstreamError } from '../../lib/errors.ts';
 import {
@@ -28,14 +29,14 @@ const BACKOFF_CAP_MS = 60 * 60_000;
 const BUSY_RETRY_MS = 5_000;
 const LAST_ERROR_MAX_CHARS = 2_000;
 
-/**
- * Exponential backoff with "equal jitter" (half fixed, half random), never sooner than the
- * service's Retry-After. `attempt` counts from 1.
- */
+/** Equal-jitter exponential backoff, never sooner than the service's Retry-After; `attempt` from 1. */
 export function retryDelayMs(attempt: number, retryAfterSeconds?: number, random = Math.random): number {
-  const exponential = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** Math.max(0, attempt - 1));
-  const jittered = exponential / 2 + random() * (exponential / 2);
-  return Math.max(jittered, (retryAfterSeconds ?? 0) * 1000);
+  return backoffMs(
+    attempt,
+    { baseMs: BACKOFF_BASE_MS, capMs: BACKOFF_CAP_MS, jitter: 'equal' },
+    retryAfterSeconds,
+    random,
+  );
 }
 
 export interface WorkerRunSummary {

@@ -2,16 +2,17 @@ import type { FastifyRequest, onRequestHookHandler } from 'fastify';
 import { z } from 'zod';
 import type { CachedTicketStatus } from '../../db/schema.ts';
 import { httpError } from '../../lib/errors.ts';
-import { isSignatureHeader, verifySignature } from '../../lib/hmac.ts';
+import {
+  assertSignatureHeader,
+  assertSignedBody,
+  canonicalEventName,
+  freescoutEventName,
+  freescoutStatusName,
+} from '../../lib/freescout-intake.ts';
 import { conversationIdSchema } from '../../lib/ids.ts';
 import { assertPlausibleTime } from '../../lib/plausible-time.ts';
 import { parseJsonBody } from '../../lib/raw-body.ts';
 
-/** Older aliases of FreeScout's event names (docs/api.md §5), mapped to the module's own. */
-const EVENT_ALIASES: Record<string, string> = {
-  'conversation.created': 'convo.created',
-  'conversation.status_changed': 'convo.status',
-};
 const DELETE_EVENTS = new Set(['convo.deleted', 'convo.deleted_forever']);
 /** The module's documented conversation events; modules may add others with other bodies. */
 const CONVERSATION_EVENTS = new Set([
@@ -37,9 +38,7 @@ export interface SignedDelivery {
 export function requireSignedDelivery(secrets: readonly string[]): onRequestHookHandler {
   return async (request) => {
     if (secrets.length === 0) throw httpError(503, 'not_configured', 'the webhook secret is not configured');
-    if (!isSignatureHeader(request.headers['x-freescout-signature'])) {
-      throw httpError(401, 'invalid_signature', 'missing or invalid X-FreeScout-Signature');
-    }
+    assertSignatureHeader(request);
   };
 }
 
@@ -48,21 +47,14 @@ export function requireSignedDelivery(secrets: readonly string[]): onRequestHook
  * valid over the raw bytes (checked before anything is parsed), then JSON.
  */
 export function readSignedDelivery(request: FastifyRequest, secrets: readonly string[]): SignedDelivery {
-  const raw = request.rawBody;
-  const signature = request.headers['x-freescout-signature'];
-  if (!raw || !verifySignature(raw, typeof signature === 'string' ? signature : undefined, secrets)) {
-    throw httpError(401, 'invalid_signature', 'missing or invalid X-FreeScout-Signature');
-  }
-  const event = request.headers['x-freescout-event'];
-  return {
-    event: typeof event === 'string' ? event.trim().toLowerCase() : undefined,
-    body: parseJsonBody(raw),
-  };
+  const raw = assertSignedBody(request, secrets);
+  const event = freescoutEventName(request);
+  return { event: event === '' ? undefined : canonicalEventName(event), body: parseJsonBody(raw) };
 }
 
 const conversationSchema = z.object({
   id: conversationIdSchema,
-  status: z.enum(['active', 'pending', 'closed', 'spam']),
+  status: z.preprocess(freescoutStatusName, z.enum(['active', 'pending', 'closed', 'spam'])),
   state: z.string().optional(),
   updatedAt: z.iso.datetime({ offset: true }).optional(),
 });
@@ -91,12 +83,12 @@ export type FreescoutEvent =
  * beyond clock skew from `now` (or before 2000) is refused: it would freeze the cached row.
  */
 export function interpretDelivery(delivery: SignedDelivery, now: Date): FreescoutEvent {
-  const event = delivery.event ? (EVENT_ALIASES[delivery.event] ?? delivery.event) : undefined;
+  const { event } = delivery;
   if (event !== undefined && !event.startsWith('convo.')) return { kind: 'ignored', event };
 
   if (event !== undefined && DELETE_EVENTS.has(event)) {
     const deleted = parsePayload(deletedConversationSchema, delivery.body);
-    return { kind: 'ticket', snapshot: snapshotOf(deleted.id, 'deleted', deleted.updatedAt, now) };
+    return { kind: 'ticket', snapshot: deliverySnapshot(deleted.id, 'deleted', deleted.updatedAt, now) };
   }
   const parsed = conversationSchema.safeParse(delivery.body);
   if (!parsed.success) {
@@ -109,11 +101,11 @@ export function interpretDelivery(delivery: SignedDelivery, now: Date): Freescou
   const status = conversation.state === 'deleted' ? 'deleted' : conversation.status;
   return {
     kind: 'ticket',
-    snapshot: snapshotOf(conversation.id, status, conversation.updatedAt, now),
+    snapshot: deliverySnapshot(conversation.id, status, conversation.updatedAt, now),
   };
 }
 
-function snapshotOf(
+function deliverySnapshot(
   ticketId: number,
   status: CachedTicketStatus,
   updatedAt: string | undefined,

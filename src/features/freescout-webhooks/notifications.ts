@@ -1,9 +1,9 @@
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
+import { backoffMs, retryAfterOf } from '../../clients/http.ts';
 import type { SlackClient } from '../../clients/slack.ts';
 import type { Database } from '../../db/schema.ts';
 import type { Clock } from '../../lib/clock.ts';
-import { UpstreamError } from '../../lib/errors.ts';
 
 const BATCH_SIZE = 20;
 /** A claimed notification is hidden from other senders this long; a crashed sender's claim lapses. */
@@ -60,7 +60,7 @@ export async function deliverSecurityNotifications(
         .execute();
       delivered++;
     } catch (error) {
-      const retryAt = new Date(clock.now().getTime() + backoffMs(notification.attempts, error));
+      const retryAt = new Date(clock.now().getTime() + notificationDelayMs(notification.attempts, error));
       log.warn(
         { err: error, notification_id: notification.id, retry_at: retryAt },
         'security notification not delivered',
@@ -75,8 +75,9 @@ export async function deliverSecurityNotifications(
   return { delivered, failed: claimed.length - delivered };
 }
 
-function backoffMs(attempts: number, error: unknown): number {
-  const retryAfterSeconds = error instanceof UpstreamError ? error.details.retryAfterSeconds : undefined;
+function notificationDelayMs(attempts: number, error: unknown): number {
+  // Slack's Retry-After is obeyed exactly, even when shorter than the curve.
+  const retryAfterSeconds = retryAfterOf(error);
   if (retryAfterSeconds !== undefined) return retryAfterSeconds * 1000;
-  return Math.min(MAX_BACKOFF_MS, 5_000 * 2 ** Math.max(0, attempts - 1));
+  return backoffMs(attempts, { baseMs: 5_000, capMs: MAX_BACKOFF_MS });
 }

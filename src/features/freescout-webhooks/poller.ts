@@ -75,7 +75,7 @@ export async function pollFreescoutChanges(deps: PollDeps): Promise<PollResult> 
     pageSize: PAGE_SIZE,
   });
   for await (const conversation of pages) {
-    const snapshot = snapshotOf(conversation);
+    const snapshot = conversationSnapshot(conversation);
     if (!snapshot) {
       deps.log.warn(
         { ticket_id: conversation.id, status: conversation.status },
@@ -113,7 +113,7 @@ async function revalidateExpiringTickets(deps: PollDeps): Promise<number> {
   let revalidated = 0;
   for (const { ticket_id } of expiring) {
     try {
-      const snapshot = snapshotOf(await deps.freescout.getConversation(ticket_id));
+      const snapshot = conversationSnapshot(await deps.freescout.getConversation(ticket_id));
       if (snapshot) await write(deps, snapshot);
     } catch (error) {
       if (!(error instanceof UpstreamError && error.status === 404)) throw error;
@@ -135,7 +135,7 @@ function write(deps: PollDeps, snapshot: TicketSnapshot) {
 
 const KNOWN_STATUSES = new Set<string>(['active', 'pending', 'closed', 'spam']);
 
-function snapshotOf(conversation: FreeScoutConversation): TicketSnapshot | undefined {
+function conversationSnapshot(conversation: FreeScoutConversation): TicketSnapshot | undefined {
   if (conversation.state !== 'deleted' && !KNOWN_STATUSES.has(conversation.status)) return undefined;
   const status = (conversation.state === 'deleted' ? 'deleted' : conversation.status) as CachedTicketStatus;
   return {

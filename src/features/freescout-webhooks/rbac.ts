@@ -1,10 +1,12 @@
-import type { Kysely, Selectable } from 'kysely';
-import type { Database, RbacAccessGrantTable } from '../../db/schema.ts';
+import type { Selectable } from 'kysely';
+import type { RbacAccessGrantTable } from '../../db/schema.ts';
+import type { ServiceDeps } from '../../lib/deps.ts';
 import { httpError } from '../../lib/errors.ts';
 import { isOpen, refreshTicketCache, ticketStateAtRead } from './cache.ts';
 import type { TicketSnapshot } from './delivery.ts';
 
 export type AccessGrant = Selectable<RbacAccessGrantTable>;
+type RbacDeps = Pick<ServiceDeps, 'db' | 'clock' | 'config'>;
 
 const REVOKING_STATUSES: Record<string, string> = {
   closed: 'ticket_closed',
@@ -17,10 +19,10 @@ const REVOKING_STATUSES: Record<string, string> = {
  * so a concurrent close either sees this grant (and revokes it) or is seen by it (409).
  */
 export async function createAccessGrant(
-  db: Kysely<Database>,
-  now: Date,
+  { db, clock }: RbacDeps,
   input: { operator_id: string; ticket_id: number; scope: string; expires_at?: Date | undefined },
 ): Promise<AccessGrant> {
+  const now = clock.now();
   if (input.expires_at && input.expires_at <= now) {
     throw httpError(400, 'invalid_payload', 'expires_at must be in the future');
   }
@@ -48,10 +50,10 @@ export async function createAccessGrant(
 }
 
 export async function listAccessGrants(
-  db: Kysely<Database>,
-  now: Date,
+  { db, clock }: RbacDeps,
   filter: { operator_id?: string | undefined; active?: boolean | undefined },
 ): Promise<AccessGrant[]> {
+  const now = clock.now();
   let query = db
     .selectFrom('rbac_access_grant')
     .selectAll()
@@ -80,10 +82,10 @@ export function isGrantActive(grant: AccessGrant, now: Date): boolean {
  * left to revoke. A stale close (the cache already holds a newer open state) revokes nothing.
  */
 export async function applyRbacDelivery(
-  db: Kysely<Database>,
+  { db, clock, config }: RbacDeps,
   snapshot: TicketSnapshot,
-  options: { now: Date; ttlSeconds: number },
 ): Promise<{ revoked: number }> {
+  const options = { now: clock.now(), ttlSeconds: config.freescoutWebhooks.cacheTtlSeconds };
   return db.transaction().execute(async (trx) => {
     await refreshTicketCache(trx, snapshot, { ...options, source: 'webhook' });
     const reason = REVOKING_STATUSES[snapshot.status];

@@ -1,16 +1,15 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { type BackgroundJob, runEvery } from '../../lib/background.ts';
 import type { FeatureDeps } from '../../lib/deps.ts';
+import { errorSchema } from '../../lib/errors.ts';
 import { requireFeature } from '../../lib/flags.ts';
+import { conversationUrl } from '../../lib/freescout-intake.ts';
 import { conversationIdSchema } from '../../lib/ids.ts';
-import { releaseLease } from '../../lib/lease.ts';
 import { recordOperatorInteraction } from './audit.ts';
 import { createTicketCacheWriter } from './cache.ts';
 import { interpretDelivery, readSignedDelivery, requireSignedDelivery } from './delivery.ts';
 import { deliverSecurityNotifications } from './notifications.ts';
-import { POLL_LEASE_NAME, pollFreescoutChanges } from './poller.ts';
 import {
   type AccessGrant,
   applyRbacDelivery,
@@ -19,9 +18,6 @@ import {
   listAccessGrants,
 } from './rbac.ts';
 
-const NOTIFICATION_RETRY_INTERVAL_MS = 15_000;
-
-const errorSchema = z.object({ error: z.string(), message: z.string() });
 const webhookReplySchema = z.object({
   ok: z.literal(true),
   ignored: z.boolean().optional(),
@@ -45,10 +41,6 @@ const webhookSchema = (description: string) => ({
   body: conversationBodySchema,
   response: {
     200: webhookReplySchema,
-    400: errorSchema,
-    401: errorSchema,
-    404: errorSchema,
-    503: errorSchema,
   },
 });
 
@@ -91,9 +83,8 @@ export const freescoutWebhookRoutes: FastifyPluginAsync<FeatureDeps> = async (ba
   const settings = config.freescoutWebhooks;
   const auditEnabled = requireFeature(settings.auditEnabled, 'FLAG_FREESCOUT_WEBHOOK_RECEIVE');
   const rbacEnabled = requireFeature(settings.rbacEnabled, 'FLAG_FREESCOUT_RBAC_REVOKE');
-  const ticketUrl = config.freescout.publicUrl
-    ? (ticketId: number) => `${config.freescout.publicUrl}/conversation/${ticketId}`
-    : undefined;
+  const { publicUrl } = config.freescout;
+  const ticketUrl = publicUrl ? (ticketId: number) => conversationUrl(publicUrl, ticketId) : undefined;
 
   const cacheWriter = createTicketCacheWriter({
     db,
@@ -120,7 +111,7 @@ export const freescoutWebhookRoutes: FastifyPluginAsync<FeatureDeps> = async (ba
   app.post(
     '/api/internal/freescout-webhook/audit',
     {
-      config: { rawBody: true },
+      config: { access: 'signature', rawBody: true },
       onRequest: [auditEnabled, requireSignedDelivery(settings.auditSecrets)],
       schema: webhookSchema('Keeps freescout_ticket_cache current.'),
     },
@@ -140,17 +131,14 @@ export const freescoutWebhookRoutes: FastifyPluginAsync<FeatureDeps> = async (ba
   app.post(
     '/api/internal/freescout-webhook/rbac',
     {
-      config: { rawBody: true },
+      config: { access: 'signature', rawBody: true },
       onRequest: [rbacEnabled, requireSignedDelivery(settings.rbacSecrets)],
       schema: webhookSchema('Revokes access grants when a ticket closes.'),
     },
     async (request) => {
       const event = interpretDelivery(readSignedDelivery(request, settings.rbacSecrets), clock.now());
       if (event.kind === 'ignored') return { ok: true as const, ignored: true };
-      const { revoked } = await applyRbacDelivery(db, event.snapshot, {
-        now: clock.now(),
-        ttlSeconds: settings.cacheTtlSeconds,
-      });
+      const { revoked } = await applyRbacDelivery(deps, event.snapshot);
       if (revoked > 0)
         request.log.info(
           { freescout_rbac: true, ticket_id: event.snapshot.ticketId, revoked },
@@ -163,6 +151,7 @@ export const freescoutWebhookRoutes: FastifyPluginAsync<FeatureDeps> = async (ba
   app.post(
     '/api/internal/audit/operator-interactions',
     {
+      config: { access: 'internal' },
       onRequest: auditEnabled,
       schema: {
         description:
@@ -170,8 +159,6 @@ export const freescoutWebhookRoutes: FastifyPluginAsync<FeatureDeps> = async (ba
         body: interactionSchema,
         response: {
           201: z.object({ id: z.number(), ticket_state_at_read: z.string(), path: z.enum(['A', 'B']) }),
-          400: errorSchema,
-          404: errorSchema,
         },
       },
     },
@@ -200,16 +187,17 @@ export const freescoutWebhookRoutes: FastifyPluginAsync<FeatureDeps> = async (ba
   app.post(
     '/api/internal/rbac/grants',
     {
+      config: { access: 'internal' },
       onRequest: rbacEnabled,
       schema: {
         description: "Grants an operator temporary access tied to an open ticket (409 when it isn't open).",
         body: grantInputSchema,
-        response: { 201: grantSchema, 400: errorSchema, 404: errorSchema, 409: errorSchema },
+        response: { 201: grantSchema, 409: errorSchema },
       },
     },
     async (request, reply) => {
       const { expires_at, ...input } = request.body;
-      const grant = await createAccessGrant(db, clock.now(), {
+      const grant = await createAccessGrant(deps, {
         ...input,
         expires_at: expires_at === undefined ? undefined : new Date(expires_at),
       });
@@ -220,16 +208,17 @@ export const freescoutWebhookRoutes: FastifyPluginAsync<FeatureDeps> = async (ba
   app.get(
     '/api/internal/rbac/grants',
     {
+      config: { access: 'internal' },
       onRequest: rbacEnabled,
       schema: {
         description: 'Lists access grants, newest first.',
         querystring: grantQuerySchema,
-        response: { 200: z.object({ grants: z.array(grantSchema) }), 400: errorSchema, 404: errorSchema },
+        response: { 200: z.object({ grants: z.array(grantSchema) }) },
       },
     },
     async (request) => {
       const { operator_id, active } = request.query;
-      const grants = await listAccessGrants(db, clock.now(), {
+      const grants = await listAccessGrants(deps, {
         operator_id,
         active: active === undefined ? undefined : active === 'true' || active === '1',
       });
@@ -237,43 +226,8 @@ export const freescoutWebhookRoutes: FastifyPluginAsync<FeatureDeps> = async (ba
     },
   );
 
-  const jobs: BackgroundJob[] = [];
-  if (deps.backgroundJobs && (settings.auditEnabled || settings.rbacEnabled)) {
-    jobs.push(
-      runEvery(
-        'security-notifications',
-        NOTIFICATION_RETRY_INTERVAL_MS,
-        () => deliverSecurityNotifications(notificationDeps),
-        log,
-      ),
-    );
-  }
-  const { freescout } = deps.clients;
-  if (deps.backgroundJobs && settings.pollEnabled && freescout) {
-    const pollDeps = {
-      db,
-      freescout,
-      clock,
-      log,
-      ttlSeconds: settings.cacheTtlSeconds,
-      intervalSeconds: settings.pollIntervalSeconds,
-    };
-    jobs.push(
-      runEvery(
-        POLL_LEASE_NAME,
-        settings.pollIntervalSeconds * 1000,
-        () => pollFreescoutChanges(pollDeps),
-        log,
-      ),
-    );
-  } else if (deps.backgroundJobs && settings.pollEnabled) {
-    log.warn(
-      'FLAG_FREESCOUT_CACHE_POLL is on but FREESCOUT_API_URL / FREESCOUT_API_KEY are not set: not polling',
-    );
-  }
+  // Sends started by a request finish before the database closes.
   app.addHook('onClose', async () => {
-    await Promise.all(jobs.map((job) => job.stop()));
     await sending;
-    if (settings.pollEnabled) await releaseLease(db, POLL_LEASE_NAME).catch(() => {});
   });
 };

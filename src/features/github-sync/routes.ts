@@ -7,39 +7,30 @@ import type { FeatureDeps } from '../../lib/deps.ts';
 import { httpError } from '../../lib/errors.ts';
 import { requireFeature } from '../../lib/flags.ts';
 import { parseJsonBody } from '../../lib/raw-body.ts';
+import { intakeMissing, notConfigured } from '../../lib/readiness.ts';
 import { hasOpenLabelDelivery, storeSyncDelivery } from './inbox.ts';
 import { findIssueClaim, findLinkByIssue } from './links.ts';
 import { issueSnapshot, issuesEventSchema, labelEffect } from './payload.ts';
-import { startGithubSyncWorker } from './worker.ts';
+import { githubSyncSpec } from './readiness.ts';
 
 const FLAG_NAME = 'FLAG_GITHUB_FREESCOUT_SYNC';
 const DELIVERY_ID_MAX_CHARS = 200;
 
-const errorSchema = z.object({ error: z.string(), message: z.string() });
 const acceptedSchema = z.object({ ok: z.literal(true), delivery_id: z.number().int() });
 const ignoredSchema = z.object({ ok: z.literal(true), ignored: z.literal(true).optional() });
 
 /** Direction B: GitHub's repository webhook (events: Issues) in, FreeScout tickets and notes out. */
 export const githubSyncRoutes: FastifyPluginAsync<FeatureDeps> = async (app, deps) => {
-  const { config, db, clock, log } = deps;
+  const { config, db, clock } = deps;
   const settings = config.githubSync;
   const api = app.withTypeProvider<ZodTypeProvider>();
   api.addHook('onRequest', requireFeature(settings.enabled, FLAG_NAME));
-
-  if (settings.enabled && deps.backgroundJobs) {
-    if (settings.mailboxId === undefined) {
-      log.warn(
-        'github-sync: no GITHUB_SYNC_MAILBOX_ID nor FREESCOUT_OPERATIONS_MAILBOX_ID; using the mailbox named Operations',
-      );
-    }
-    const worker = startGithubSyncWorker(deps);
-    app.addHook('onClose', () => worker.stop());
-  }
+  const intakeUnset = intakeMissing(githubSyncSpec(config));
 
   api.post(
     '/api/webhooks/github',
     {
-      config: { rawBody: true },
+      config: { access: 'signature', rawBody: true },
       schema: {
         summary: 'GitHub repository webhook, Issues events (GitHub → FreeScout sync, Direction B)',
         headers: z.looseObject({
@@ -50,16 +41,11 @@ export const githubSyncRoutes: FastifyPluginAsync<FeatureDeps> = async (app, dep
         response: {
           200: ignoredSchema,
           202: acceptedSchema,
-          400: errorSchema,
-          401: errorSchema,
-          503: errorSchema,
         },
       },
     },
     async (request, reply) => {
-      if (settings.webhookSecrets.length === 0) {
-        throw httpError(503, 'not_configured', 'GITHUB_WEBHOOK_SECRET is not set');
-      }
+      if (intakeUnset.length > 0) throw notConfigured(intakeUnset);
       const raw = request.rawBody ?? Buffer.alloc(0);
       if (!(await signatureMatches(raw, header(request, 'x-hub-signature-256'), settings.webhookSecrets))) {
         throw httpError(401, 'invalid_signature', 'missing or wrong X-Hub-Signature-256');

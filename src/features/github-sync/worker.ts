@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { backoffMs } from '../../clients/http.ts';
 import { type BackgroundJob, runEvery } from '../../lib/background.ts';
 import { UpstreamError } from '../../lib/errors.ts';
 import {
@@ -30,9 +31,11 @@ const LAST_ERROR_MAX_CHARS = 2_000;
 
 /** Exponential backoff with equal jitter, never sooner than the service's Retry-After. */
 function retryDelayMs(attempt: number, retryAfterSeconds?: number): number {
-  const exponential = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** Math.max(0, attempt - 1));
-  const jittered = exponential / 2 + Math.random() * (exponential / 2);
-  return Math.max(jittered, (retryAfterSeconds ?? 0) * 1000);
+  return backoffMs(
+    attempt,
+    { baseMs: BACKOFF_BASE_MS, capMs: BACKOFF_CAP_MS, jitter: 'equal' },
+    retryAfterSeconds,
+  );
 }
 
 export interface SyncRunSummary {

@@ -3,19 +3,23 @@ import { sql } from 'kysely';
 import { z } from 'zod';
 import { migrationsAreCurrent } from '../../db/migrate.ts';
 import type { FeatureDeps } from '../../lib/deps.ts';
+import { errorSchema } from '../../lib/errors.ts';
 
 /** Readiness answers within a second, whatever the database does (a hung one never answers). */
 const READY_TIMEOUT_MS = 900;
 
 const statusSchema = z.object({ status: z.string() });
-const errorSchema = z.object({ error: z.string(), message: z.string() });
 
 export const healthRoutes: FastifyPluginAsync<FeatureDeps> = async (app, { db }) => {
-  app.get('/healthz', { schema: { response: { 200: statusSchema } } }, async () => ({ status: 'ok' }));
+  app.get(
+    '/healthz',
+    { config: { access: 'public' }, schema: { response: { 200: statusSchema } } },
+    async () => ({ status: 'ok' }),
+  );
 
   app.get(
     '/readyz',
-    { schema: { response: { 200: statusSchema, 503: errorSchema } } },
+    { config: { access: 'public' }, schema: { response: { 200: statusSchema, 503: errorSchema } } },
     async (request, reply) => {
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<never>((_, reject) => {

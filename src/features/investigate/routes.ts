@@ -2,8 +2,10 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { FeatureDeps } from '../../lib/deps.ts';
-import { httpError } from '../../lib/errors.ts';
+import { errorSchema, httpError } from '../../lib/errors.ts';
 import { requireFeature } from '../../lib/flags.ts';
+import { intakeMissing } from '../../lib/readiness.ts';
+import { investigateSpec } from './readiness.ts';
 import { investigateSurface, TicketOutcomeUnknownError } from './service.ts';
 
 const investigateBodySchema = z.object({
@@ -25,14 +27,15 @@ const ticketSchema = z.object({
   deduplicated: z.boolean(),
 });
 
-const errorSchema = z.object({ error: z.string(), message: z.string() });
-
 export const investigateRoutes: FastifyPluginAsync<FeatureDeps> = async (app, deps) => {
   const { config, clients } = deps;
   const { operationsMailboxId, dedupMinutes } = config.investigate;
   const { publicUrl } = config.freescout;
   const configured =
-    config.freescout.api && clients.freescout && operationsMailboxId !== undefined && publicUrl
+    intakeMissing(investigateSpec(config)).length === 0 &&
+    clients.freescout &&
+    operationsMailboxId !== undefined &&
+    publicUrl
       ? { freescout: clients.freescout, settings: { operationsMailboxId, dedupMinutes, publicUrl } }
       : undefined;
   const notConfigured = () =>
@@ -54,6 +57,7 @@ export const investigateRoutes: FastifyPluginAsync<FeatureDeps> = async (app, de
   app.withTypeProvider<ZodTypeProvider>().post(
     '/api/console/status/investigate',
     {
+      config: { access: 'internal' },
       schema: {
         summary: 'Open (or return) the Operations ticket investigating a console surface',
         security: [{ internalToken: [] }, { cfAccess: [] }],
@@ -61,11 +65,7 @@ export const investigateRoutes: FastifyPluginAsync<FeatureDeps> = async (app, de
         response: {
           200: ticketSchema.describe('a ticket for this surface already exists within the dedup window'),
           201: ticketSchema.describe('a new ticket was created'),
-          400: errorSchema,
-          401: errorSchema,
-          404: errorSchema,
           502: errorSchema,
-          503: errorSchema,
         },
       },
     },

@@ -2,25 +2,21 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { type BackgroundJob, runEvery } from '../../lib/background.ts';
 import type { FeatureDeps } from '../../lib/deps.ts';
 import { tokenMatches } from '../../lib/hmac.ts';
-import { acquireLease, releaseLease } from '../../lib/lease.ts';
 import type { Observability } from '../../lib/observability.ts';
 import { isCrossSite, issueSession, sessionCookie } from '../../lib/ops-session.ts';
-import { DELIVERY_LOG_RETENTION_LEASE, listLoggedDeliveries, pruneDeliveryLog } from './deliveries.ts';
+import type { FeatureReadiness } from '../../lib/readiness.ts';
+import { listLoggedDeliveries } from './deliveries.ts';
 import { registerDatabaseGauges } from './gauges.ts';
 import { renderOpsMain, renderOpsPage, renderSignIn } from './page.ts';
 import { readOpsSummary } from './summary.ts';
 
-const RETENTION_INTERVAL_MS = 15 * 60_000;
-const RETENTION_LEASE_MS = 10 * 60_000;
-
 export interface OpsDeps extends FeatureDeps {
   observability: Observability;
+  readiness: FeatureReadiness[];
 }
 
-const errorSchema = z.object({ error: z.string(), message: z.string() });
 const internalSecurity: Array<Record<string, string[]>> = [{ internalToken: [] }, { cfAccess: [] }];
 
 const deliveriesQuerySchema = z.object({
@@ -88,15 +84,20 @@ const overHttps = (request: FastifyRequest) =>
 
 export const opsRoutes: FastifyPluginAsync<OpsDeps> = async (base, deps) => {
   const app = base.withTypeProvider<ZodTypeProvider>();
-  const { config, db, clock, log, observability } = deps;
+  const { config, db, clock, observability } = deps;
   const token = config.internalAuth.token;
-  const retentionDays = config.ops.deliveryLogRetentionDays;
   registerDatabaseGauges(observability.metrics.registry, { db, clock });
 
   // Reads first write this instance's buffered log rows, so a delivery just answered is listed.
   const summary = async () => {
     await observability.deliveryLog.flush();
-    return readOpsSummary({ db, config, now: clock.now(), webhookRoutes: observability.webhookRoutes });
+    return readOpsSummary({
+      db,
+      config,
+      now: clock.now(),
+      webhookRoutes: observability.webhookRoutes,
+      readiness: deps.readiness,
+    });
   };
 
   // The sign-in form posts urlencoded; only this plugin's routes accept it.
@@ -109,6 +110,7 @@ export const opsRoutes: FastifyPluginAsync<OpsDeps> = async (base, deps) => {
   app.get(
     '/ops',
     {
+      config: { access: 'internal' },
       schema: {
         summary: 'The operator page (HTML): health, email, FreeScout, GitHub links, Investigate, deliveries',
         security: internalSecurity,
@@ -132,14 +134,20 @@ export const opsRoutes: FastifyPluginAsync<OpsDeps> = async (base, deps) => {
     },
   );
 
-  app.get('/ops/sign-in', { schema: { hide: true } }, async (_request, reply) => {
-    if (!token) return reply.redirect('/ops', 303);
-    return sendHtml(reply, 200, (nonce) => renderSignIn(nonce));
-  });
+  app.get(
+    '/ops/sign-in',
+    // Reachable before signing in: it is how one signs in.
+    { config: { access: 'public' }, schema: { hide: true } },
+    async (_request, reply) => {
+      if (!token) return reply.redirect('/ops', 303);
+      return sendHtml(reply, 200, (nonce) => renderSignIn(nonce));
+    },
+  );
 
   app.post(
     '/ops/sign-in',
     {
+      config: { access: 'public' },
       schema: {
         summary: 'Exchanges INTERNAL_API_TOKEN for the operator page session cookie (form post)',
         body: z.object({ token: z.string().max(1000).optional() }),
@@ -159,25 +167,33 @@ export const opsRoutes: FastifyPluginAsync<OpsDeps> = async (base, deps) => {
     },
   );
 
-  app.post('/ops/sign-out', { schema: { hide: true } }, async (request, reply) => {
-    reply.header('set-cookie', sessionCookie('', overHttps(request), 0));
-    return reply.redirect(token ? '/ops/sign-in' : '/ops', 303);
-  });
+  app.post(
+    '/ops/sign-out',
+    { config: { access: 'internal' }, schema: { hide: true } },
+    async (request, reply) => {
+      reply.header('set-cookie', sessionCookie('', overHttps(request), 0));
+      return reply.redirect(token ? '/ops/sign-in' : '/ops', 303);
+    },
+  );
 
   app.get(
     '/api/_internal/ops/summary',
-    { schema: { summary: "The operator page's data as JSON", security: internalSecurity } },
+    {
+      config: { access: 'internal' },
+      schema: { summary: "The operator page's data as JSON", security: internalSecurity },
+    },
     async () => summary(),
   );
 
   app.get(
     '/api/_internal/deliveries',
     {
+      config: { access: 'internal' },
       schema: {
         summary: 'The delivery log: every inbound webhook, newest first',
         security: internalSecurity,
         querystring: deliveriesQuerySchema,
-        response: { 200: z.object({ deliveries: z.array(loggedDeliverySchema) }), 400: errorSchema },
+        response: { 200: z.object({ deliveries: z.array(loggedDeliverySchema) }) },
       },
     },
     async (request) => {
@@ -188,29 +204,10 @@ export const opsRoutes: FastifyPluginAsync<OpsDeps> = async (base, deps) => {
 
   app.get(
     '/metrics',
-    { schema: { summary: 'Prometheus metrics (text exposition format)' } },
+    { config: { access: 'internal' }, schema: { summary: 'Prometheus metrics (text exposition format)' } },
     async (_request, reply) => {
       const { registry } = observability.metrics;
       return reply.header('content-type', registry.contentType).send(await registry.metrics());
     },
   );
-
-  let retention: BackgroundJob | undefined;
-  if (deps.backgroundJobs && retentionDays > 0) {
-    retention = runEvery(
-      DELIVERY_LOG_RETENTION_LEASE,
-      RETENTION_INTERVAL_MS,
-      async (signal) => {
-        const now = clock.now();
-        if (!(await acquireLease(db, DELIVERY_LOG_RETENTION_LEASE, RETENTION_LEASE_MS, now))) return;
-        const pruned = await pruneDeliveryLog(db, { now, retentionDays, signal });
-        if (pruned > 0) log.info({ pruned }, 'delivery log pruned');
-      },
-      log,
-    );
-  }
-  app.addHook('onClose', async () => {
-    await retention?.stop();
-    if (retention) await releaseLease(db, DELIVERY_LOG_RETENTION_LEASE).catch(() => undefined);
-  });
 };

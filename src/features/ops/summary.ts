@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import type { Config } from '../../config.ts';
 import type { Db } from '../../db/database.ts';
 import type { CachedTicketStatus, DeliveryOutcome, PostmarkEventType } from '../../db/schema.ts';
-import { type FeatureReadiness, featureReadiness } from '../../lib/readiness.ts';
+import type { FeatureReadiness } from '../../lib/readiness.ts';
 import { type LoggedDelivery, toLoggedDelivery } from './deliveries.ts';
 
 const HOUR_MS = 60 * 60_000;
@@ -130,6 +130,8 @@ export interface SummaryDeps {
   config: Config;
   now: Date;
   webhookRoutes: readonly string[];
+  /** Every feature's readiness, from the composition root (no feature imports another). */
+  readiness: readonly FeatureReadiness[];
 }
 
 const iso = (value: Date | string | null | undefined) =>
@@ -149,7 +151,7 @@ export async function readOpsSummary(deps: SummaryDeps): Promise<OpsSummary> {
     readGithub(deps),
     readInvestigate(deps),
   ]);
-  const health = featureReadiness(deps.config).map((feature) => {
+  const health = deps.readiness.map((feature) => {
     const routes = webhooks.filter((route) => feature.webhookRoutes.includes(route.route));
     const last = routes
       .filter((route) => route.last_delivery !== null)

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { Logger } from 'pino';
-import { Agent, request } from 'undici';
+import { createAgent, send } from '../../clients/http.ts';
 import type { SlackClient } from '../../clients/slack.ts';
 import type { Config } from '../../config.ts';
 import type { Db } from '../../db/database.ts';
@@ -138,23 +138,19 @@ interface AlertsSource {
 const ALERTS_SOURCE_TIMEOUT_MS = 5_000;
 
 export function createAlertsSource(url: string, timeoutMs = ALERTS_SOURCE_TIMEOUT_MS): AlertsSource {
-  const agent = new Agent({ connect: { timeout: timeoutMs } });
+  const agent = createAgent(timeoutMs);
   return {
     async post(alert) {
-      let status: number;
-      try {
-        const response = await request(url, {
-          method: 'POST',
-          dispatcher: agent,
-          signal: AbortSignal.timeout(timeoutMs),
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify(alertSourceBody(alert)),
-        });
-        status = response.statusCode;
-        await response.body.dump();
-      } catch (error) {
-        throw new UpstreamError('alerts', `alerts source POST failed: ${String(error)}`, { cause: error });
-      }
+      const { status } = await send({
+        upstream: 'alerts',
+        label: 'alerts source POST',
+        url,
+        method: 'POST',
+        agent,
+        timeoutMs,
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(alertSourceBody(alert)),
+      });
       if (status >= 300) throw new UpstreamError('alerts', `alerts source answered ${status}`, { status });
     },
     close: () => agent.close(),

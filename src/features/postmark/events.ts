@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { Db } from '../../db/database.ts';
 import type { PostmarkEventType } from '../../db/schema.ts';
+import { formatUtc } from '../../lib/clock.ts';
 import type { PostmarkEvent } from './payload.ts';
 
 /**
@@ -95,11 +96,6 @@ async function countEventsSince(db: Db, now: Date, windowMs: number): Promise<Ev
 
 function totalOf(counts: EventCounts): number {
   return counts.delivered + counts.bounced + counts.spam_complaint;
-}
-
-/** `YYYY-MM-DD HH:MM:SS` in UTC. */
-function formatUtc(time: Date): string {
-  return time.toISOString().slice(0, 19).replace('T', ' ');
 }
 
 /** The newest stored events (newest first) and the last 24 hours' counts. */

@@ -1,23 +1,18 @@
 import type { FastifyPluginAsync, onRequestHookHandler } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { type BackgroundJob, runEvery } from '../../lib/background.ts';
 import type { FeatureDeps } from '../../lib/deps.ts';
 import { httpError } from '../../lib/errors.ts';
 import { requireFeature } from '../../lib/flags.ts';
 import { tokenMatches } from '../../lib/hmac.ts';
-import { acquireLease, releaseLease } from '../../lib/lease.ts';
 import { parseJsonBody } from '../../lib/raw-body.ts';
 import { createAlertMonitor, createAlertsSource } from './alerts.ts';
 import { readRecentDeliveries, recordPostmarkEvent } from './events.ts';
 import { interpretPostmarkPayload } from './payload.ts';
-import { prunePostmarkEvents, RETENTION_LEASE_NAME } from './retention.ts';
 
 const FLAG_NAME = 'FLAG_POSTMARK_DELIVERY_MONITOR';
 const TOKEN_HEADER = 'x-postmark-webhook-token';
 const WEBHOOK_PATH = '/webhooks/postmark/delivery';
-const RETENTION_INTERVAL_MS = 15 * 60_000;
-const RETENTION_LEASE_MS = 10 * 60_000;
 /** Shutdown waits this long for alerts in flight, well inside the 10 s grace of the process. */
 const ALERTS_DRAIN_MS = 5_000;
 /**
@@ -27,7 +22,6 @@ const ALERTS_DRAIN_MS = 5_000;
  */
 export const POSTMARK_BODY_LIMIT_BYTES = 10 * 1024 * 1024 + 64 * 1024;
 
-const errorSchema = z.object({ error: z.string(), message: z.string() });
 const webhookReplySchema = z.object({ ok: z.literal(true), ignored: z.literal(true).optional() });
 /** Documents the payload; the handler checks and parses the raw bytes itself. */
 const postmarkBodySchema = z
@@ -107,14 +101,14 @@ export const postmarkRoutes: FastifyPluginAsync<FeatureDeps> = async (base, deps
   app.post(
     WEBHOOK_PATH,
     {
-      config: { rawBody: true },
+      config: { access: 'signature', rawBody: true },
       bodyLimit: POSTMARK_BODY_LIMIT_BYTES,
       onRequest: requireWebhookToken,
       schema: {
         description:
           'Postmark Delivery, Bounce and SpamComplaint webhook. Authenticated by the X-Postmark-Webhook-Token header; other record types are acknowledged and dropped.',
         body: postmarkBodySchema,
-        response: { 200: webhookReplySchema, 400: errorSchema, 401: errorSchema, 503: errorSchema },
+        response: { 200: webhookReplySchema },
       },
     },
     async (request) => {
@@ -132,35 +126,18 @@ export const postmarkRoutes: FastifyPluginAsync<FeatureDeps> = async (base, deps
   app.get(
     '/api/_internal/postmark/recent-deliveries',
     {
+      config: { access: 'internal' },
       onRequest: requireFeature(settings.enabled, FLAG_NAME),
       schema: {
         description: 'The newest stored Postmark events and the last 24 hours of counts.',
         querystring: recentQuerySchema,
-        response: { 200: recentDeliveriesSchema, 400: errorSchema, 401: errorSchema, 404: errorSchema },
+        response: { 200: recentDeliveriesSchema },
       },
     },
     async (request) => readRecentDeliveries(db, clock.now(), request.query.limit),
   );
 
-  let retention: BackgroundJob | undefined;
-  // Pruning keeps its promise whatever the flag: stored events still age out while the monitor is off.
-  if (deps.backgroundJobs) {
-    retention = runEvery(
-      'postmark-retention',
-      RETENTION_INTERVAL_MS,
-      async (signal) => {
-        const now = clock.now();
-        if (!(await acquireLease(db, RETENTION_LEASE_NAME, RETENTION_LEASE_MS, now))) return;
-        const pruned = await prunePostmarkEvents(db, { now, retentionDays: settings.retentionDays, signal });
-        if (pruned.events > 0) log.info({ pruned }, 'postmark events pruned');
-      },
-      log,
-    );
-  }
-
   app.addHook('onClose', async () => {
-    await retention?.stop();
-    if (retention) await releaseLease(db, RETENTION_LEASE_NAME).catch(() => undefined);
     await waitAtMost(ALERTS_DRAIN_MS, alertMonitor.idle());
     await alertsSource?.close();
   });

@@ -1,8 +1,8 @@
 import { createFreeScoutClient } from '../../src/clients/freescout.ts';
 import type { Db } from '../../src/db/database.ts';
 import type { Clock } from '../../src/lib/clock.ts';
-import { startTestApp, type TestApp } from '../support/app.ts';
-import type { FakeFreeScout } from '../support/fake-freescout.ts';
+import { startTestApp, type TestApp } from './app.ts';
+import type { FakeFreeScout } from './fake-freescout.ts';
 
 export const API_KEY = 'investigate-freescout-key';
 export const CONSOLE_TOKEN = 'console-internal-token';

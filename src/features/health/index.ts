@@ -1,0 +1,2 @@
+/** Liveness and readiness probes: public routes, no jobs. */
+export { healthRoutes as routes } from './routes.ts';
