@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import cors from '@fastify/cors';
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyReply, type FastifyRequest, LogController } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
@@ -11,9 +12,11 @@ import { freescoutWebhookRoutes } from './features/freescout-webhooks/routes.ts'
 import { githubSyncRoutes } from './features/github-sync/routes.ts';
 import { healthRoutes } from './features/health/routes.ts';
 import { investigateRoutes } from './features/investigate/routes.ts';
+import { linksRoutes } from './features/links/routes.ts';
 import { opsRoutes } from './features/ops/routes.ts';
 import { postmarkRoutes } from './features/postmark/routes.ts';
 import { type Clock, systemClock } from './lib/clock.ts';
+import { consoleCorsOptions, isPreflight } from './lib/console-cors.ts';
 import { createDeliveryLog } from './lib/delivery-log.ts';
 import type { Clients, FeatureDeps } from './lib/deps.ts';
 import {
@@ -84,7 +87,8 @@ export async function buildApp(deps: AppDeps) {
   );
   const methods = createMethodIndex();
   app.addHook('onRoute', (route) => {
-    methods.add(route.url, route.method);
+    // CORS's catch-all OPTIONS route answers preflights only; it makes no path known.
+    if (route.url !== '*') methods.add(route.url, route.method);
     addDefaultRouteSchema(route);
   });
   app.setNotFoundHandler(createNotFoundHandler(methods.allowed));
@@ -111,9 +115,12 @@ export async function buildApp(deps: AppDeps) {
       'neither INTERNAL_API_TOKEN nor CF_ACCESS_TEAM_DOMAIN/CF_ACCESS_AUD is set: internal routes trust every loopback client, which behind a proxy on the same host is every client',
     );
   }
+  await app.register(cors, consoleCorsOptions(deps.config.console.origins));
   const isAuthorized = createInternalAuthorizer(internalAuth);
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
+    // A preflight of an origin CORS refused: it carries no credentials and reaches no handler.
+    if (isPreflight(request)) return;
     const internal = isInternalPath(request.url) || isInternalPath(request.routeOptions.url ?? '');
     if (internal && !(await isAuthorized(request))) {
       throw httpError(401, 'unauthorized', 'a valid bearer token or Cloudflare Access assertion is required');
@@ -186,6 +193,7 @@ export async function buildApp(deps: AppDeps) {
   await app.register(postmarkRoutes, featureDeps);
   await app.register(autolinkRoutes, featureDeps);
   await app.register(githubSyncRoutes, featureDeps);
+  await app.register(linksRoutes, featureDeps);
   await app.register(opsRoutes, { ...featureDeps, observability });
 
   app.get('/docs/openapi.json', { schema: { hide: true } }, async () => app.swagger());
