@@ -338,9 +338,11 @@ export async function linkExistingIssue(
         commented_at: null,
       });
     }
-    await recordIssueDetails(db, detailsOf(issue), deps.clock.now());
     // A link either direction made is complete as recorded: only an operator's needs these steps.
-    if (row.direction === 'manual') await completeManualLink(deps, clients, row, fieldId, holder);
+    const manual = row.direction === 'manual';
+    if (manual) await completeManualLink(deps, clients, row, fieldId, holder);
+    const labels = manual ? [...new Set([...issue.labels, LINK_LABEL])] : issue.labels;
+    await recordIssueDetails(db, { ...detailsOf(issue), labels }, deps.clock.now());
   } catch (error) {
     await dropEmptyClaim(db, ticketId, holder);
     throw error;
