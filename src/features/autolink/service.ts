@@ -325,7 +325,8 @@ async function writeBack(
 
 /**
  * Direction A, status changed to closed: one `FreeScout ticket resolved (<UTC>)` comment per
- * close on the linked issue, which stays open (closing it is an engineer's call).
+ * close on the linked issue, which stays open (closing it is an engineer's call) unless
+ * `FREESCOUT_AUTOLINK_CLOSE_ISSUE` is on.
  */
 export async function commentOnClose(
   deps: AutolinkDeps,
