@@ -95,7 +95,13 @@ export async function readLinks(deps: LinksDeps, ticketIds: number[]): Promise<L
   });
   if (stale.length > 0 && deps.clients.github) {
     const refreshing = refreshAll(deps, deps.clients.github, stale, staleBefore);
-    const waited = await Promise.race([refreshing.then(() => true), sleep(REFRESH_WAIT_MS, false)]);
+    const waited = await new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), REFRESH_WAIT_MS);
+      void refreshing.then(() => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
     if (!waited)
       deps.log.warn({ issues: stale.length }, 'links: GitHub slow; answering with the last copies');
     details = await readDetails(deps.db, numbers);
