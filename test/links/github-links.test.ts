@@ -251,6 +251,16 @@ describe('GET: the issue details the service keeps', () => {
     expect(issueReads(issue.number)).toHaveLength(1);
   });
 
+  it('keeps the last copy of an issue transferred out of the repository', async () => {
+    const { issue, ticket } = seed('Before the move');
+    await call('PUT', linkPath(ticket.id), { issue_url: `#${issue.number}` });
+    fakes.clock.advance(10 * 60_000);
+    fakes.github.state.transferIssue(issue.number, 'raxx-app/elsewhere');
+    const read = await call('GET', linkPath(ticket.id));
+    expect(read.status).toBe(200);
+    expect(read.body.issue).toMatchObject({ title: 'Before the move' });
+  });
+
   it('reads many tickets in one request, leaving unlinked ones out, one GitHub call per stale issue', async () => {
     const linked = [seed('one'), seed('two'), seed('three')];
     for (const { ticket, issue } of linked) {

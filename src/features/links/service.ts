@@ -178,10 +178,11 @@ async function refreshIssue(deps: LinksDeps, github: GitHubClient, issueNumber: 
   try {
     if (!(await claimRefresh(deps.db, issueNumber, { now, staleBefore, until }))) return;
     const issue = await github.getIssue(issueNumber);
-    if (!issue) {
+    // Deleted, or transferred to another repository (GitHub's 301 was followed there).
+    if (!issue || !sameRepo(repoOfUrl(issue.htmlUrl) ?? '', github.repo)) {
       deps.log.warn(
         { issue: issueNumber },
-        'links: GitHub no longer has a linked issue; keeping the last copy',
+        'links: GitHub no longer has this linked issue here; keeping the last copy',
       );
       return;
     }
