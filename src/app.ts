@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import cors from '@fastify/cors';
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyReply, type FastifyRequest, LogController } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
@@ -11,9 +12,11 @@ import * as freescoutWebhooks from './features/freescout-webhooks/index.ts';
 import * as githubSync from './features/github-sync/index.ts';
 import * as health from './features/health/index.ts';
 import * as investigate from './features/investigate/index.ts';
+import * as links from './features/links/index.ts';
 import * as ops from './features/ops/index.ts';
 import * as postmark from './features/postmark/index.ts';
 import { type Clock, systemClock } from './lib/clock.ts';
+import { consoleCorsOptions, isPreflight } from './lib/console-cors.ts';
 import { createDeliveryLog } from './lib/delivery-log.ts';
 import type { Clients, FeatureDeps } from './lib/deps.ts';
 import {
@@ -87,6 +90,11 @@ export async function buildApp(deps: AppDeps) {
   const methods = createMethodIndex();
   app.decorate('declaredRoutes', []);
   app.addHook('onRoute', (route) => {
+    // CORS's catch-all OPTIONS route answers preflights only: public, and it makes no path known.
+    if (route.url === '*' && route.method === 'OPTIONS') {
+      route.config = { ...route.config, access: 'public' };
+      return;
+    }
     app.declaredRoutes.push(...assertDeclaredAccess(route));
     methods.add(route.url, route.method);
     addDefaultRouteSchema(route);
@@ -115,9 +123,12 @@ export async function buildApp(deps: AppDeps) {
       'neither INTERNAL_API_TOKEN nor CF_ACCESS_TEAM_DOMAIN/CF_ACCESS_AUD is set: internal routes trust every loopback client, which behind a proxy on the same host is every client',
     );
   }
+  await app.register(cors, consoleCorsOptions(deps.config.console.origins));
   const isAuthorized = createInternalAuthorizer(internalAuth);
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
+    // A preflight carries no credentials: CORS answers it (with headers only for CONSOLE_ORIGINS).
+    if (isPreflight(request)) return;
     if (accessOf(request) === 'internal' && !(await isAuthorized(request))) {
       throw httpError(401, 'unauthorized', 'a valid bearer token or Cloudflare Access assertion is required');
     }
@@ -188,6 +199,7 @@ export async function buildApp(deps: AppDeps) {
   await app.register(postmark.routes, featureDeps);
   await app.register(autolink.routes, featureDeps);
   await app.register(githubSync.routes, featureDeps);
+  await app.register(links.routes, featureDeps);
   await app.register(ops.routes, { ...featureDeps, observability, readiness: allReadiness(deps.config) });
 
   app.get('/docs/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, async () =>

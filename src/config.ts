@@ -141,6 +141,34 @@ const envSchema = z.object({
   GITHUB_API_TIMEOUT_MS: positiveInt(15_000, 120_000),
   AUTOLINK_MAX_ATTEMPTS: positiveInt(10, 100),
   FREESCOUT_AUTOLINK_SWEEP_SECONDS: nonNegativeInt(300),
+  FREESCOUT_AUTOLINK_LABELS: optionalString.pipe(
+    z
+      .string()
+      .regex(
+        /^\s*[^=,]+=[^=,]+(,\s*[^=,]+=[^=,]+)*\s*$/,
+        'expected tag=label pairs, e.g. bug=bug,feature_request=enhancement',
+      )
+      .optional(),
+  ),
+  FREESCOUT_AUTOLINK_CLOSE_ISSUE: flag,
+  GITHUB_LINK_DETAILS_MAX_AGE_SECONDS: positiveInt(300, 86400),
+  CONSOLE_ORIGINS: optionalString.pipe(
+    z
+      .string()
+      .optional()
+      .transform((value) => (value ?? '').split(',').map((origin) => origin.trim().replace(/\/+$/, '')))
+      .pipe(
+        z.array(
+          z.union([
+            z.literal(''),
+            z.url({ protocol: /^https?$/, error: 'expected comma-separated http(s) origins' }),
+          ]),
+        ),
+      )
+      .transform((origins) =>
+        origins.filter((origin) => origin !== '').map((origin) => new URL(origin).origin),
+      ),
+  ),
 
   // 0 turns the delivery log off (nothing recorded, nothing pruned).
   DELIVERY_LOG_RETENTION_DAYS: optionalString
@@ -173,6 +201,22 @@ function secretList(current: string | undefined, previous: string | undefined): 
   // A previous secret alone is a rotation half-done, not a configured webhook.
   if (current === undefined) return [];
   return [current, previous].filter((secret): secret is string => secret !== undefined);
+}
+
+const DEFAULT_AUTOLINK_LABELS = 'bug=bug,feature_request=enhancement,auto:status=ops';
+
+/** Trigger tag (lower case) → the extra labels of the issue it opens; `label+label` gives several. */
+function autolinkLabels(value: string | undefined): Map<string, string[]> {
+  const labels = new Map<string, string[]>();
+  for (const pair of (value ?? DEFAULT_AUTOLINK_LABELS).split(',')) {
+    const [tag = '', label = ''] = pair.split('=').map((part) => part.trim());
+    const names = label
+      .split('+')
+      .map((name) => name.trim())
+      .filter((name) => name !== '');
+    labels.set(tag.toLowerCase(), [...(labels.get(tag.toLowerCase()) ?? []), ...names]);
+  }
+  return labels;
 }
 
 /** What a label just added to a GitHub issue asks of Direction B. */
@@ -278,7 +322,16 @@ function shapeConfig(env: Env) {
       issueUrlFieldId: env.FREESCOUT_GITHUB_ISSUE_URL_FIELD_ID,
       maxAttempts: env.AUTOLINK_MAX_ATTEMPTS,
       sweepSeconds: env.FREESCOUT_AUTOLINK_SWEEP_SECONDS,
+      labelsByTag: autolinkLabels(env.FREESCOUT_AUTOLINK_LABELS),
+      closeIssue: env.FREESCOUT_AUTOLINK_CLOSE_ISSUE,
     },
+    links: {
+      /** The routes serve either direction's links: on while either is. */
+      enabled: env.FLAG_FREESCOUT_GITHUB_AUTOLINK || env.FLAG_GITHUB_FREESCOUT_SYNC,
+      detailsMaxAgeMs: env.GITHUB_LINK_DETAILS_MAX_AGE_SECONDS * 1000,
+      issueUrlFieldId: env.FREESCOUT_GITHUB_ISSUE_URL_FIELD_ID,
+    },
+    console: { origins: env.CONSOLE_ORIGINS },
     githubSync: {
       enabled: env.FLAG_GITHUB_FREESCOUT_SYNC,
       webhookSecrets: secretList(env.GITHUB_WEBHOOK_SECRET, env.GITHUB_WEBHOOK_SECRET_PREVIOUS),

@@ -21,6 +21,18 @@ export interface GitHubIssue {
   createdAt: string;
 }
 
+/** One issue as read back for the console: where it lives now, its state and labels. */
+export interface GitHubIssueDetails {
+  number: number;
+  htmlUrl: string;
+  title: string;
+  state: string;
+  labels: string[];
+  updatedAt: string;
+  /** GitHub serves pull requests on the issues endpoints too. */
+  isPullRequest: boolean;
+}
+
 export interface GitHubComment {
   id: number;
   body: string;
@@ -39,6 +51,16 @@ export interface GitHubClient {
   /** Never retried: a repeat could post a second comment. */
   createComment(issueNumber: number, body: string): Promise<GitHubComment>;
   listComments(issueNumber: number): Promise<GitHubComment[]>;
+  /**
+   * One issue of the repository; null when GitHub has none by that number (404, or 410 for a
+   * deleted one). A transferred issue answers 301 and is followed: its `htmlUrl` then names
+   * the repository it lives in now.
+   */
+  getIssue(issueNumber: number): Promise<GitHubIssueDetails | null>;
+  /** Adds labels (idempotent; GitHub creates a label that does not exist yet). */
+  addLabels(issueNumber: number, labels: string[]): Promise<void>;
+  /** Closes the issue as completed (idempotent). */
+  closeIssueAsCompleted(issueNumber: number): Promise<void>;
   /**
    * The login GitHub shows for this client's own actions: `<app slug>[bot]` for a GitHub App
    * (`GET /app`), the token's user otherwise (`GET /user`). Asked once, then remembered.
@@ -159,6 +181,41 @@ export function createGitHubClient(
           ...noRetry,
         });
         return { id: data.id, body: data.body ?? '' };
+      }),
+
+    getIssue: async (issueNumber) => {
+      try {
+        const { data } = await octokit.rest.issues.get({ owner, repo: name, issue_number: issueNumber });
+        return {
+          number: data.number,
+          htmlUrl: data.html_url,
+          title: data.title,
+          state: data.state,
+          labels: data.labels.map((label) => (typeof label === 'string' ? label : (label.name ?? ''))),
+          updatedAt: data.updated_at,
+          isPullRequest: Boolean(data.pull_request),
+        };
+      } catch (error) {
+        const status = (error as { status?: number }).status;
+        if (status === 404 || status === 410) return null;
+        throw toUpstreamError('GitHub GET issue', error);
+      }
+    },
+
+    addLabels: (issueNumber, labels) =>
+      call('GitHub add labels', async () => {
+        await octokit.rest.issues.addLabels({ owner, repo: name, issue_number: issueNumber, labels });
+      }),
+
+    closeIssueAsCompleted: (issueNumber) =>
+      call('GitHub close issue', async () => {
+        await octokit.rest.issues.update({
+          owner,
+          repo: name,
+          issue_number: issueNumber,
+          state: 'closed',
+          state_reason: 'completed',
+        });
       }),
 
     listComments: (issueNumber) =>

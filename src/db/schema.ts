@@ -26,6 +26,7 @@ export interface Database {
   freescout_webhook_registration: FreescoutWebhookRegistrationTable;
   github_sync_delivery: GithubSyncDeliveryTable;
   github_sync_issue: GithubSyncIssueTable;
+  github_issue_detail: GithubIssueDetailTable;
 }
 
 /** Timestamps are written as Date and read back as Date on both drivers. */
@@ -233,6 +234,19 @@ export interface AutolinkLinkTable {
   note_added_at: Timestamp | null;
   /** Who made the link: Direction A, Direction B, or an operator. */
   direction: ColumnType<LinkDirection, LinkDirection | undefined, LinkDirection>;
+  /** A manual link's steps on the issue: the `freescout-linked` label, then the comment. */
+  issue_labeled_at: Timestamp | null;
+  /** Set before `createComment` (not idempotent): a retry lists the issue's comments first. */
+  comment_started_at: Timestamp | null;
+  commented_at: Timestamp | null;
+  /** An unlink's steps: the field cleared, then the note (not idempotent, started first). */
+  unlink_field_cleared_at: Timestamp | null;
+  unlink_note_started_at: Timestamp | null;
+  /**
+   * Set when an operator unlinked the ticket: the row stays (issue cleared) so Direction A does
+   * not open a new issue for a ticket an operator deliberately took off its issue.
+   */
+  unlinked_at: Timestamp | null;
 }
 
 export type LinkDirection = 'freescout_to_github' | 'github_to_freescout' | 'manual';
@@ -295,6 +309,22 @@ export interface AutolinkCloseCommentTable {
   comment_id: number | null;
   posted_at: Timestamp | null;
   created_at: Timestamp;
+  /** `FREESCOUT_AUTOLINK_CLOSE_ISSUE`: the issue closed as completed, after the comment. */
+  issue_closed_at: Timestamp | null;
+}
+
+/** The service's copy of a linked issue, from GitHub's `issues` events or a read of the issue. */
+export interface GithubIssueDetailTable {
+  issue_number: number;
+  title: string;
+  state: string;
+  /** JSON array of label names. */
+  labels: string;
+  /** GitHub's `updated_at`: an older event never overwrites a newer copy. */
+  issue_updated_at: Timestamp | null;
+  fetched_at: Timestamp;
+  /** One refresh per issue across instances: a reader claims it until then. */
+  refresh_until: Timestamp | null;
 }
 
 export type DeliveryOutcome = 'processed' | 'accepted' | 'ignored' | 'rejected' | 'failed';

@@ -184,6 +184,7 @@ it('completes the link and write-back after a worker died between creating the i
       triggerTags: ['bug'],
       keywords: [],
       publicUrl: PUBLIC_URL,
+      labelsByTag: instance.deps.config.autolink.labelsByTag,
     }),
   );
 

@@ -29,6 +29,7 @@ export interface FakeIssue {
   created_at: string;
   updated_at: string;
   closed_at: string | null;
+  state_reason?: string | null;
   comments: FakeComment[];
 }
 
@@ -43,6 +44,13 @@ export interface FakeGitHubState {
   /** Stores an issue directly; no request is recorded. */
   insertIssue(seed: IssueSeed): FakeIssue;
   issue(number: number): FakeIssue | undefined;
+  /**
+   * Moves an issue to another repository, as GitHub's "Transfer issue" does: its old number then
+   * answers `301 Moved Permanently` pointing at the issue in its new home.
+   */
+  transferIssue(number: number, toRepo: string): void;
+  /** Changes an issue as someone on GitHub would (no request recorded); `updated_at` moves. */
+  editIssue(number: number, change: Partial<Pick<FakeIssue, 'title' | 'state' | 'labels'>>): FakeIssue;
   issues(): FakeIssue[];
   /** Installation tokens minted through `POST /app/installations/{id}/access_tokens`. */
   readonly installationTokens: Array<{ installationId: number; token: string }>;
@@ -103,8 +111,11 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
   const clock = options.clock ?? systemClock;
   const { owner, repo } = options;
   const issues = new Map<number, FakeIssue>();
+  /** Issues moved out: old number → the full name of the repository now holding it. */
+  const transferred = new Map<number, { repo: string; issue: FakeIssue }>();
   const installationTokens: FakeGitHubState['installationTokens'] = [];
   let lastCommentId = 0;
+  let lastIssueNumber = 0;
   let baseUrl = '';
 
   const now = () => isoSeconds(clock.now().getTime());
@@ -113,7 +124,8 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
   const htmlIssueUrl = (number: number) => `${baseUrl}/${owner}/${repo}/issues/${number}`;
 
   function insertIssue(seed: IssueSeed): FakeIssue {
-    const number = issues.size + 1;
+    lastIssueNumber += 1;
+    const number = lastIssueNumber;
     const at = now();
     const issue: FakeIssue = {
       id: 9000 + number,
@@ -149,6 +161,7 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
       created_at: issue.created_at,
       updated_at: issue.updated_at,
       closed_at: issue.closed_at,
+      state_reason: issue.state_reason ?? null,
     };
   }
 
@@ -195,8 +208,26 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
 
   function withIssue(params: Record<string, string>, use: (issue: FakeIssue) => FakeReply): FakeReply {
     const issue = issues.get(Number(params.number));
-    return issue ? use(issue) : errorReply(404, 'Not Found');
+    if (issue) return use(issue);
+    const moved = transferred.get(Number(params.number));
+    if (moved) {
+      // GitHub's answer for a transferred issue: fetch (and Octokit) follow the Location.
+      const location = `${baseUrl}/repos/${moved.repo}/issues/${moved.issue.number}`;
+      return {
+        status: 301,
+        headers: { location },
+        body: { message: 'Moved Permanently', url: location, documentation_url: DOCUMENTATION_URL },
+      };
+    }
+    return errorReply(404, 'Not Found');
   }
+
+  const labelsInput = z.union([
+    z.array(z.string()),
+    z.object({ labels: z.array(z.union([z.string(), z.object({ name: z.string() })])) }),
+  ]);
+  const labelsPath = new RegExp(`^${escapeRegExp(repoPath)}/issues/(?<number>\\d+)/labels$`);
+  const movedIssuePath = /^\/repos\/(?<repoOwner>[^/]+)\/(?<repoName>[^/]+)\/issues\/(?<number>\d+)$/;
 
   const issuesPath = new RegExp(`^${escapeRegExp(repoPath)}/issues$`);
   const issuePath = new RegExp(`^${escapeRegExp(repoPath)}/issues/(?<number>\\d+)$`);
@@ -264,6 +295,71 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
       method: 'GET',
       path: issuePath,
       handle: (_request, params) => withIssue(params, (issue) => ({ status: 200, body: issueWire(issue) })),
+    },
+    {
+      method: 'POST',
+      path: labelsPath,
+      handle: (request, params) =>
+        withIssue(params, (issue) => {
+          const input = labelsInput.safeParse(request.body ?? {});
+          if (!input.success) return validationFailed(['labels']);
+          const names = Array.isArray(input.data)
+            ? input.data
+            : input.data.labels.map((label) => (typeof label === 'string' ? label : label.name));
+          // GitHub creates a label that does not exist yet; adding one already there changes nothing.
+          issue.labels = [...new Set([...issue.labels, ...names])];
+          issue.updated_at = now();
+          return {
+            status: 200,
+            body: issue.labels.map((name) => ({ name, color: 'ededed', default: false })),
+          };
+        }),
+    },
+    {
+      method: 'PATCH',
+      path: issuePath,
+      handle: (request, params) =>
+        withIssue(params, (issue) => {
+          const input = z
+            .object({
+              title: z.string().optional(),
+              state: z.enum(['open', 'closed']).optional(),
+              state_reason: z.enum(['completed', 'not_planned', 'duplicate', 'reopened']).nullish(),
+            })
+            .safeParse(request.body ?? {});
+          if (!input.success)
+            return validationFailed(input.error.issues.map((entry) => String(entry.path[0])));
+          if (input.data.title !== undefined) issue.title = input.data.title;
+          if (input.data.state !== undefined && input.data.state !== issue.state) {
+            issue.state = input.data.state;
+            issue.closed_at = input.data.state === 'closed' ? now() : null;
+          }
+          issue.state_reason = input.data.state_reason ?? issue.state_reason ?? null;
+          issue.updated_at = now();
+          return { status: 200, body: issueWire(issue) };
+        }),
+    },
+    {
+      method: 'GET',
+      path: movedIssuePath,
+      handle: (_request, params) => {
+        const moved = [...transferred.values()].find(
+          (entry) =>
+            entry.repo === `${params.repoOwner}/${params.repoName}` &&
+            entry.issue.number === Number(params.number),
+        );
+        if (!moved) return errorReply(404, 'Not Found');
+        const [movedOwner = '', movedRepo = ''] = moved.repo.split('/');
+        return {
+          status: 200,
+          body: {
+            ...issueWire(moved.issue),
+            url: `${baseUrl}/repos/${moved.repo}/issues/${moved.issue.number}`,
+            html_url: `${baseUrl}/${movedOwner}/${movedRepo}/issues/${moved.issue.number}`,
+            repository_url: `${baseUrl}/repos/${moved.repo}`,
+          },
+        };
+      },
     },
     {
       method: 'POST',
@@ -371,6 +467,18 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
     state: {
       insertIssue,
       issue: (number) => issues.get(number),
+      transferIssue(number, toRepo) {
+        const issue = issues.get(number);
+        if (!issue) throw new Error(`no issue #${number} to transfer`);
+        issues.delete(number);
+        transferred.set(number, { repo: toRepo, issue: { ...issue, number: 1 } });
+      },
+      editIssue(number, change) {
+        const issue = issues.get(number);
+        if (!issue) throw new Error(`no issue #${number}`);
+        Object.assign(issue, change, { updated_at: now() });
+        return issue;
+      },
       issues: () => [...issues.values()],
       installationTokens,
     },

@@ -182,6 +182,19 @@ export async function recordCloseProgress(
     throw new LeaseLostError(`lost the lease on close ${row.close_key} of ${row.conversation_id}`);
 }
 
+export async function recordIssueClosed(
+  db: Db,
+  row: Pick<CloseComment, 'conversation_id' | 'close_key'>,
+  now: Date,
+): Promise<void> {
+  await db
+    .updateTable('autolink_close_comment')
+    .set({ issue_closed_at: now })
+    .where('conversation_id', '=', row.conversation_id)
+    .where('close_key', '=', row.close_key)
+    .execute();
+}
+
 export async function releaseCloseComment(
   db: Db,
   row: Pick<CloseComment, 'conversation_id' | 'close_key'>,

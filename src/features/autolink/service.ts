@@ -7,6 +7,7 @@ import { createSettlesAt } from '../../lib/unknown-outcome.ts';
 import type { ClaimedDelivery } from './inbox.ts';
 import {
   abandonLink,
+  type CloseComment,
   findCloseComment,
   findLink,
   type Lease,
@@ -14,6 +15,7 @@ import {
   leaseCloseComment,
   leaseLink,
   recordCloseProgress,
+  recordIssueClosed,
   recordLinkProgress,
   releaseCloseComment,
   releaseLink,
@@ -189,6 +191,7 @@ export async function linkTicket(
           ...verdict,
           publicUrl,
           mailboxName,
+          labelsByTag: config.autolink.labelsByTag,
         });
         // From here an issue may exist whatever GitHub answers: a later attempt looks before
         // creating, and waits for the create to settle when the search finds nothing.
@@ -322,7 +325,8 @@ async function writeBack(
 
 /**
  * Direction A, status changed to closed: one `FreeScout ticket resolved (<UTC>)` comment per
- * close on the linked issue, which stays open (closing it is an engineer's call).
+ * close on the linked issue, which stays open (closing it is an engineer's call) unless
+ * `FREESCOUT_AUTOLINK_CLOSE_ISSUE` is on.
  */
 export async function commentOnClose(
   deps: AutolinkDeps,
@@ -349,7 +353,12 @@ export async function commentOnClose(
   const comment = await leaseCloseComment(db, row, leaseFrom(deps, holder));
   if (!comment) {
     const recorded = await findCloseComment(db, conversationId, closeKey);
-    if (recorded?.posted_at) return 'comment_already_posted';
+    if (recorded?.posted_at) {
+      // A crash between the comment and the close leaves only the close to do.
+      return (await closeIssueAfterComment(deps, github, recorded))
+        ? 'issue_closed'
+        : 'comment_already_posted';
+    }
     throw new TicketBusyError(`close ${closeKey} of ticket ${conversationId} is being handled elsewhere`);
   }
   try {
@@ -359,6 +368,7 @@ export async function commentOnClose(
       );
       if (earlier) {
         await recordCloseProgress(db, comment, holder, { comment_id: earlier.id, posted_at: clock.now() });
+        await closeIssueAfterComment(deps, github, comment);
         return 'comment_recovered';
       }
       requireSettled(deps, 'GitHub comment', new Date(comment.started_at), github.timeoutMs);
@@ -372,8 +382,29 @@ export async function commentOnClose(
       throw error;
     }
     await recordCloseProgress(db, comment, holder, { comment_id: posted.id, posted_at: clock.now() });
+    await closeIssueAfterComment(deps, github, comment);
     return 'comment_posted';
   } finally {
     await releaseCloseComment(db, comment, holder);
   }
+}
+
+/**
+ * `FREESCOUT_AUTOLINK_CLOSE_ISSUE`: the issue is closed as completed once per close of the
+ * ticket, after its comment. Closing is idempotent at GitHub, so a retry after a crash before
+ * the record only repeats a no-op.
+ */
+async function closeIssueAfterComment(
+  deps: AutolinkDeps,
+  github: GitHubClient,
+  row: Pick<CloseComment, 'conversation_id' | 'close_key' | 'issue_number' | 'issue_closed_at'>,
+): Promise<boolean> {
+  if (!deps.config.autolink.closeIssue || row.issue_closed_at !== null) return false;
+  await github.closeIssueAsCompleted(row.issue_number);
+  await recordIssueClosed(deps.db, row, deps.clock.now());
+  deps.log.info(
+    { conversationId: row.conversation_id, issue: row.issue_number },
+    'autolink: issue closed with its ticket',
+  );
+  return true;
 }

@@ -14,13 +14,6 @@ export const ISSUE_URL_FIELD_NAME = 'github_issue_url';
 /** Tickets opened by Direction B carry one of these; linking them back would loop. */
 const FROM_GITHUB_TAGS = ['_from_github', '_from_github_action'];
 
-/** GitHub label per trigger tag; a configured tag without an entry becomes a label of its own name. */
-const LABEL_BY_TAG: Record<string, string> = {
-  bug: 'bug',
-  feature_request: 'enhancement',
-  'auto:status': 'ops',
-};
-
 export type Verdict =
   | { eligible: true; triggerTags: string[]; keywords: string[] }
   | {
@@ -109,8 +102,10 @@ export function draftIssue(input: {
   keywords: string[];
   publicUrl: string;
   mailboxName?: string | undefined;
+  /** `FREESCOUT_AUTOLINK_LABELS`: a trigger tag without an entry adds no label. */
+  labelsByTag: Map<string, string[]>;
 }): IssueDraft {
-  const { conversation, claimId, triggerTags, keywords, publicUrl, mailboxName } = input;
+  const { conversation, claimId, triggerTags, keywords, publicUrl, mailboxName, labelsByTag } = input;
   const number = conversation.number ?? conversation.id;
   const subject = redactEmailAddresses((conversation.subject ?? '').trim()) || '(no subject)';
   const tags = conversationTagNames(conversation);
@@ -127,7 +122,7 @@ export function draftIssue(input: {
     '',
     issueMarker(conversation.id, claimId),
   ];
-  const labels = [LINK_LABEL, ...triggerTags.map((tag) => LABEL_BY_TAG[tag.toLowerCase()] ?? tag)];
+  const labels = [LINK_LABEL, ...triggerTags.flatMap((tag) => labelsByTag.get(tag.toLowerCase()) ?? [])];
   return { title: `[FreeScout #${number}] ${subject}`, body: lines.join('\n'), labels: [...new Set(labels)] };
 }
 

@@ -25,6 +25,7 @@ export const issuesEventSchema = z.object({
     html_url: z.string(),
     state: z.string().optional(),
     labels: z.array(labelSchema).nullish(),
+    updated_at: z.string().nullish(),
   }),
   label: labelSchema.nullish(),
   repository: z.object({ full_name: z.string() }),

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import type { FeatureDeps } from '../../lib/deps.ts';
 import { httpError } from '../../lib/errors.ts';
 import { requireFeature } from '../../lib/flags.ts';
+import { recordIssueDetails } from '../../lib/issue-details.ts';
 import { parseJsonBody } from '../../lib/raw-body.ts';
 import { intakeMissing, notConfigured } from '../../lib/readiness.ts';
 import { hasOpenLabelDelivery, storeSyncDelivery } from './inbox.ts';
@@ -69,6 +70,18 @@ export const githubSyncRoutes: FastifyPluginAsync<FeatureDeps> = async (app, dep
         return reply.code(200).send({ ok: true, ignored: true });
       }
       const issueNumber = payload.issue.number;
+      // Every action on a linked issue keeps the console's copy current, even one ignored below.
+      await recordIssueDetails(
+        db,
+        {
+          issueNumber,
+          title: payload.issue.title,
+          state: payload.issue.state ?? (payload.action === 'closed' ? 'closed' : 'open'),
+          labels: (payload.issue.labels ?? []).map((label) => label.name),
+          updatedAt: payload.issue.updated_at ?? null,
+        },
+        clock.now(),
+      );
       const wanted =
         payload.action === 'labeled'
           ? payload.label !== undefined &&

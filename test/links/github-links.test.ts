@@ -1,0 +1,322 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { openTestDatabase, type TestDatabase, truncate } from '../support/db.ts';
+import {
+  drainSync,
+  ISSUE_URL_FIELD_ID,
+  issuesEvent,
+  linkComments,
+  notesOn,
+  OWNER,
+  PUBLIC_URL,
+  REPO,
+  type SyncFakes,
+  type SyncInstance,
+  startSyncFakes,
+  startSyncInstance,
+} from '../support/github-sync.ts';
+
+let database: TestDatabase;
+let fakes: SyncFakes;
+let instance: SyncInstance;
+
+beforeAll(async () => {
+  database = await openTestDatabase();
+  fakes = await startSyncFakes();
+  instance = await startSyncInstance(database.db, fakes);
+});
+afterAll(async () => {
+  await instance.close();
+  await fakes.close();
+  await database.close();
+});
+beforeEach(async () => {
+  await truncate(
+    database,
+    'github_sync_delivery',
+    'github_sync_issue',
+    'autolink_link',
+    'github_issue_detail',
+  );
+  fakes.github.requests.length = 0;
+  fakes.freescout.requests.length = 0;
+});
+
+const linkPath = (ticketId: number) => `/api/console/tickets/${ticketId}/github-link`;
+
+async function call(method: 'GET' | 'PUT' | 'DELETE', url: string, payload?: unknown, target = instance) {
+  const response = await target.app.app.inject({
+    method,
+    url,
+    ...(payload === undefined ? {} : { payload: payload as Record<string, unknown> }),
+  });
+  return { status: response.statusCode, body: response.json() as Record<string, unknown> };
+}
+
+function seed(title = 'Checkout fails for EU customers') {
+  const issue = fakes.github.state.insertIssue({ title, labels: ['bug'] });
+  const ticket = fakes.freescout.state.insertConversation({ mailboxId: 2, subject: 'Checkout broken' });
+  return { issue, ticket, htmlUrl: `${fakes.github.url}/${OWNER}/${REPO}/issues/${issue.number}` };
+}
+
+const issueReads = (number: number) =>
+  fakes.github.requests.filter(
+    (request) => request.method === 'GET' && request.path === `/repos/${OWNER}/${REPO}/issues/${number}`,
+  );
+
+describe('PUT /api/console/tickets/{ticket_id}/github-link', () => {
+  it('links an existing issue: field, one note, the label and one [freescout-autolink] comment', async () => {
+    const { issue, ticket, htmlUrl } = seed();
+    const linked = await call('PUT', linkPath(ticket.id), {
+      issue_url: `https://github.com/${OWNER}/${REPO}/issues/${issue.number}`,
+    });
+    expect(linked.status).toBe(200);
+    expect(linked.body).toMatchObject({
+      ticket_id: ticket.id,
+      issue_url: htmlUrl,
+      issue_number: issue.number,
+      repo: `${OWNER}/${REPO}`,
+      direction: 'manual',
+      issue: { title: 'Checkout fails for EU customers', state: 'open', labels: ['bug', 'freescout-linked'] },
+    });
+    const stored = fakes.freescout.state.conversation(ticket.id);
+    expect(stored?.customFields.find((field) => field.id === ISSUE_URL_FIELD_ID)?.value).toBe(htmlUrl);
+    expect(notesOn(fakes.freescout, ticket.id).map((note) => note.body)).toEqual([
+      expect.stringContaining(`GitHub issue #${issue.number} linked`),
+    ]);
+    expect(fakes.github.state.issue(issue.number)?.labels).toContain('freescout-linked');
+    expect(linkComments(fakes.github, issue.number).map((comment) => comment.body)).toEqual([
+      `[freescout-autolink] FreeScout ticket: ${PUBLIC_URL}/conversation/${ticket.id}`,
+    ]);
+
+    // Again, in each accepted form: the same link, no second note or comment.
+    for (const issueUrl of [`${OWNER}/${REPO}#${issue.number}`, `#${issue.number}`, htmlUrl]) {
+      const again = await call('PUT', linkPath(ticket.id), { issue_url: issueUrl });
+      expect(again.status).toBe(200);
+      expect(again.body).toMatchObject({ issue_number: issue.number, direction: 'manual' });
+    }
+    expect(notesOn(fakes.freescout, ticket.id)).toHaveLength(1);
+    expect(linkComments(fakes.github, issue.number)).toHaveLength(1);
+  });
+
+  it('makes one note and one comment when the same PUT arrives twice at once', async () => {
+    const { issue, ticket } = seed();
+    const answers = await Promise.all([
+      call('PUT', linkPath(ticket.id), { issue_url: `#${issue.number}` }),
+      call('PUT', linkPath(ticket.id), { issue_url: `#${issue.number}` }),
+    ]);
+    expect(answers.map((answer) => answer.status)).toEqual([200, 200]);
+    expect(notesOn(fakes.freescout, ticket.id)).toHaveLength(1);
+    expect(linkComments(fakes.github, issue.number)).toHaveLength(1);
+  });
+
+  it('resumes after GitHub failed mid-way, repeating no step that was done', async () => {
+    const { issue, ticket } = seed();
+    fakes.github.failNext({ status: 422 }, { method: 'POST', path: /\/comments$/ });
+    const failed = await call('PUT', linkPath(ticket.id), { issue_url: `#${issue.number}` });
+    expect(failed.status).toBe(502);
+    expect(failed.body).toMatchObject({ error: 'github_unavailable' });
+    const retried = await call('PUT', linkPath(ticket.id), { issue_url: `#${issue.number}` });
+    expect(retried.status).toBe(200);
+    expect(notesOn(fakes.freescout, ticket.id)).toHaveLength(1);
+    expect(linkComments(fakes.github, issue.number)).toHaveLength(1);
+  });
+
+  it('answers 409 already_linked for a ticket linked to another issue, or an issue linked to another ticket', async () => {
+    const first = seed();
+    const second = seed('Another issue');
+    expect(
+      (await call('PUT', linkPath(first.ticket.id), { issue_url: `#${first.issue.number}` })).status,
+    ).toBe(200);
+    const otherIssue = await call('PUT', linkPath(first.ticket.id), { issue_url: `#${second.issue.number}` });
+    expect(otherIssue).toMatchObject({ status: 409, body: { error: 'already_linked' } });
+    const otherTicket = await call('PUT', linkPath(second.ticket.id), {
+      issue_url: `#${first.issue.number}`,
+    });
+    expect(otherTicket).toMatchObject({ status: 409, body: { error: 'already_linked' } });
+    expect(notesOn(fakes.freescout, second.ticket.id)).toHaveLength(0);
+  });
+
+  it.each([
+    ['an issue that does not exist', () => '#999'],
+    ['an issue of another repository', () => 'someone/else#1'],
+    ['a URL of another repository', () => 'https://github.com/someone/else/issues/1'],
+  ])('answers 422 issue_not_found for %s and changes nothing', async (_name, reference) => {
+    const { ticket } = seed();
+    const answer = await call('PUT', linkPath(ticket.id), { issue_url: reference() });
+    expect(answer).toMatchObject({ status: 422, body: { error: 'issue_not_found' } });
+    expect(notesOn(fakes.freescout, ticket.id)).toHaveLength(0);
+    expect((await call('GET', linkPath(ticket.id))).status).toBe(404);
+  });
+
+  it('answers 422 for an issue transferred to another repository (GitHub answers 301)', async () => {
+    const { issue, ticket } = seed();
+    fakes.github.state.transferIssue(issue.number, 'raxx-app/elsewhere');
+    const answer = await call('PUT', linkPath(ticket.id), { issue_url: `#${issue.number}` });
+    expect(answer).toMatchObject({ status: 422, body: { error: 'issue_not_found' } });
+  });
+
+  it.each([[''], ['not a url'], ['https://github.com/o/r/pull/1'], ['#0']])(
+    'refuses issue_url %j with 400',
+    async (issueUrl) => {
+      const { ticket } = seed();
+      const answer = await call('PUT', linkPath(ticket.id), { issue_url: issueUrl });
+      expect(answer.status).toBe(400);
+      expect(answer.body).toMatchObject({ error: 'invalid_payload' });
+    },
+  );
+
+  it('answers 404 ticket_not_found for a ticket FreeScout does not have', async () => {
+    const { issue } = seed();
+    const answer = await call('PUT', linkPath(987654), { issue_url: `#${issue.number}` });
+    expect(answer).toMatchObject({ status: 404, body: { error: 'ticket_not_found' } });
+  });
+});
+
+describe('links made by hand are links for Direction B', () => {
+  it('notes a close of a manually linked issue on its ticket', async () => {
+    const { issue, ticket } = seed();
+    await call('PUT', linkPath(ticket.id), { issue_url: `#${issue.number}` });
+    const closed = await instance.deliver('issues', issuesEvent('closed', { number: issue.number }));
+    expect(closed.status).toBe(202);
+    await drainSync(instance, fakes.clock);
+    expect(notesOn(fakes.freescout, ticket.id).map((note) => note.body)).toContainEqual(
+      expect.stringContaining(`GitHub issue #${issue.number} closed`),
+    );
+  });
+});
+
+describe('DELETE /api/console/tickets/{ticket_id}/github-link', () => {
+  it('clears the field and notes the unlink; the ticket then reads as not linked', async () => {
+    const { issue, ticket } = seed();
+    await call('PUT', linkPath(ticket.id), { issue_url: `#${issue.number}` });
+    const unlinked = await call('DELETE', linkPath(ticket.id));
+    expect(unlinked).toMatchObject({ status: 200, body: { ticket_id: ticket.id, unlinked: true } });
+    const stored = fakes.freescout.state.conversation(ticket.id);
+    expect(stored?.customFields.find((field) => field.id === ISSUE_URL_FIELD_ID)?.value ?? '').toBe('');
+    expect(notesOn(fakes.freescout, ticket.id).at(-1)?.body).toContain(
+      `GitHub issue #${issue.number} unlinked`,
+    );
+    expect(await call('GET', linkPath(ticket.id))).toMatchObject({
+      status: 404,
+      body: { error: 'not_linked' },
+    });
+    expect((await call('DELETE', linkPath(ticket.id))).status).toBe(404);
+
+    // Linked again afterwards: a new note, and no second comment (the issue has it already).
+    expect((await call('PUT', linkPath(ticket.id), { issue_url: `#${issue.number}` })).status).toBe(200);
+    expect(linkComments(fakes.github, issue.number)).toHaveLength(1);
+  });
+});
+
+describe('GET: the issue details the service keeps', () => {
+  it('answers 404 not_linked for a ticket without a link', async () => {
+    expect(await call('GET', linkPath(4242))).toMatchObject({ status: 404, body: { error: 'not_linked' } });
+  });
+
+  it("takes title, state and labels from GitHub's issues events, even actions it otherwise ignores", async () => {
+    const { issue, ticket } = seed();
+    await call('PUT', linkPath(ticket.id), { issue_url: `#${issue.number}` });
+    fakes.github.requests.length = 0;
+    const edited = issuesEvent('edited', { number: issue.number, title: 'Renamed', labels: ['bug', 'p1'] });
+    (edited.issue as Record<string, unknown>).updated_at = '2026-11-24T12:30:00Z';
+    expect((await instance.deliver('issues', edited)).status).toBe(200);
+    const read = await call('GET', linkPath(ticket.id));
+    expect(read.body.issue).toEqual({
+      title: 'Renamed',
+      state: 'open',
+      labels: ['bug', 'p1'],
+      updated_at: '2026-11-24T12:30:00.000Z',
+    });
+    expect(fakes.github.requests).toHaveLength(0);
+
+    // An older event arriving late does not undo the newer copy.
+    const late = issuesEvent('unlabeled', { number: issue.number, title: 'Old title', label: 'p1' });
+    (late.issue as Record<string, unknown>).updated_at = '2026-11-24T12:10:00Z';
+    await instance.deliver('issues', late);
+    expect((await call('GET', linkPath(ticket.id))).body.issue).toMatchObject({ title: 'Renamed' });
+  });
+
+  it('refreshes a stale copy with one GitHub call for many readers at once', async () => {
+    const { issue, ticket } = seed();
+    await call('PUT', linkPath(ticket.id), { issue_url: `#${issue.number}` });
+    fakes.clock.advance(10 * 60_000);
+    fakes.github.state.editIssue(issue.number, { title: 'Fixed upstream', state: 'closed' });
+    fakes.github.requests.length = 0;
+    const reads = await Promise.all(Array.from({ length: 20 }, () => call('GET', linkPath(ticket.id))));
+    expect(issueReads(issue.number)).toHaveLength(1);
+    expect(reads.every((read) => read.status === 200)).toBe(true);
+    expect(reads.at(-1)?.body.issue).toMatchObject({ title: 'Fixed upstream', state: 'closed' });
+    // Fresh now: no call until it is stale again.
+    await call('GET', linkPath(ticket.id));
+    expect(issueReads(issue.number)).toHaveLength(1);
+  });
+
+  it('keeps the last copy of an issue transferred out of the repository', async () => {
+    const { issue, ticket } = seed('Before the move');
+    await call('PUT', linkPath(ticket.id), { issue_url: `#${issue.number}` });
+    fakes.clock.advance(10 * 60_000);
+    fakes.github.state.transferIssue(issue.number, 'raxx-app/elsewhere');
+    const read = await call('GET', linkPath(ticket.id));
+    expect(read.status).toBe(200);
+    expect(read.body.issue).toMatchObject({ title: 'Before the move' });
+  });
+
+  it('reads many tickets in one request, leaving unlinked ones out, one GitHub call per stale issue', async () => {
+    const linked = [seed('one'), seed('two'), seed('three')];
+    for (const { ticket, issue } of linked) {
+      await call('PUT', linkPath(ticket.id), { issue_url: `#${issue.number}` });
+    }
+    fakes.clock.advance(10 * 60_000);
+    fakes.github.requests.length = 0;
+    const ids = [...linked.map(({ ticket }) => ticket.id), 777777].join(',');
+    const read = await call('GET', `/api/console/github-links?ticket_ids=${ids}`);
+    expect(read.status).toBe(200);
+    const links = read.body.links as Array<Record<string, unknown>>;
+    expect(links.map((link) => link.ticket_id)).toEqual(linked.map(({ ticket }) => ticket.id));
+    expect(links.map((link) => (link.issue as { title: string }).title)).toEqual(['one', 'two', 'three']);
+    expect(fakes.github.requests.filter((request) => request.method === 'GET')).toHaveLength(3);
+  }, 60_000);
+
+  it.each([[''], ['1,x'], [Array.from({ length: 101 }, (_, index) => index + 1).join(',')], ['-1']])(
+    'refuses ticket_ids=%j with 400',
+    async (ids) => {
+      const read = await call('GET', `/api/console/github-links?ticket_ids=${ids}`);
+      expect(read.status).toBe(400);
+      expect(read.body).toMatchObject({ error: 'invalid_payload' });
+    },
+  );
+});
+
+describe('feature flags', () => {
+  it('answers 404 on every route while both GitHub flags are off', async () => {
+    const off = await startSyncInstance(database.db, fakes, { FLAG_GITHUB_FREESCOUT_SYNC: undefined });
+    try {
+      for (const [method, url] of [
+        ['GET', linkPath(1)],
+        ['PUT', linkPath(1)],
+        ['DELETE', linkPath(1)],
+        ['GET', '/api/console/github-links?ticket_ids=1'],
+      ] as const) {
+        const answer = await call(method, url, method === 'PUT' ? { issue_url: '#1' } : undefined, off);
+        expect(answer).toMatchObject({ status: 404, body: { error: 'feature_disabled' } });
+      }
+    } finally {
+      await off.close();
+    }
+  });
+});
+
+// Last: the refresh GitHub fails keeps retrying in the background after the answer.
+describe('GitHub down', () => {
+  it('serves the last copy when GitHub is down', async () => {
+    const { issue, ticket } = seed();
+    await call('PUT', linkPath(ticket.id), { issue_url: `#${issue.number}` });
+    fakes.clock.advance(10 * 60_000);
+    fakes.github.failNext({ status: 503 }, { method: 'GET', path: /\/issues\/\d+$/, times: 4 });
+    const started = Date.now();
+    const read = await call('GET', linkPath(ticket.id));
+    expect(read.status).toBe(200);
+    expect(read.body.issue).toMatchObject({ title: 'Checkout fails for EU customers' });
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+});
