@@ -70,7 +70,7 @@ describe('Slack faults and security notifications', () => {
   it.each(FAULTS)('delivers exactly once after %s, with bounded attempts', async (_name, fault) => {
     const deps = { db: database.db, slack: slackClient, channel: 'D0AJ7K184TV', clock, log };
     await recordOperatorInteraction(
-      { db: database.db, now: clock.now() },
+      { db: database.db, clock },
       { operator_id: 'op', ticket_id: 1, action: 'read' },
     );
     slack.failNext(fault);

@@ -31,10 +31,19 @@ describe('hourly Postmark rollups for the 7-day chart', () => {
   it('compacts each completed hour before its minutes are pruned, the same on every run', async () => {
     // 3 deliveries and a bounce 2 h ago, 2 deliveries 30 h ago (minutes already due for pruning).
     for (let index = 0; index < 3; index++) {
-      await recordPostmarkEvent(database.db, eventOf(deliveryPayload()), new Date(NOW.getTime() - 2 * HOUR));
+      await recordPostmarkEvent(
+        { db: database.db, clock: { now: () => new Date(NOW.getTime() - 2 * HOUR) } },
+        eventOf(deliveryPayload()),
+      );
     }
-    await recordPostmarkEvent(database.db, eventOf(bouncePayload()), new Date(NOW.getTime() - 2 * HOUR));
-    await recordPostmarkEvent(database.db, eventOf(deliveryPayload()), new Date(NOW.getTime() - 10 * 60_000));
+    await recordPostmarkEvent(
+      { db: database.db, clock: { now: () => new Date(NOW.getTime() - 2 * HOUR) } },
+      eventOf(bouncePayload()),
+    );
+    await recordPostmarkEvent(
+      { db: database.db, clock: { now: () => new Date(NOW.getTime() - 10 * 60_000) } },
+      eventOf(deliveryPayload()),
+    );
     await database.db
       .insertInto('postmark_event_hourly')
       .values({ hour: new Date('2026-11-24T06:00:00Z'), event_type: 'Delivery', count: 2 })

@@ -27,7 +27,10 @@ function eventOf(payload: unknown): PostmarkEvent {
 async function recordAt(ageMs: number, count: number) {
   for (let index = 0; index < count; index += 1) {
     const payload = index % 2 === 0 ? deliveryPayload() : bouncePayload();
-    await recordPostmarkEvent(database.db, eventOf(payload), new Date(NOW.getTime() - ageMs));
+    await recordPostmarkEvent(
+      { db: database.db, clock: { now: () => new Date(NOW.getTime() - ageMs) } },
+      eventOf(payload),
+    );
   }
 }
 

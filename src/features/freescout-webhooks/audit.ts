@@ -1,5 +1,4 @@
-import type { Kysely } from 'kysely';
-import type { Database } from '../../db/schema.ts';
+import type { ServiceDeps } from '../../lib/deps.ts';
 import { isOpen, type TicketStateAtRead, ticketStateAtRead } from './cache.ts';
 
 export interface OperatorInteraction {
@@ -21,10 +20,11 @@ export interface RecordedInteraction {
  * transaction, so it exists exactly when the audit event does and is sent from the outbox.
  */
 export async function recordOperatorInteraction(
-  deps: { db: Kysely<Database>; now: Date; ticketUrl?: (ticketId: number) => string },
+  deps: Pick<ServiceDeps, 'db' | 'clock'> & { ticketUrl?: (ticketId: number) => string },
   interaction: OperatorInteraction,
 ): Promise<RecordedInteraction> {
-  const { db, now } = deps;
+  const { db } = deps;
+  const now = deps.clock.now();
   return db.transaction().execute(async (trx) => {
     const state = await ticketStateAtRead(trx, interaction.ticket_id, now);
     const path = isOpen(state) ? 'A' : 'B';

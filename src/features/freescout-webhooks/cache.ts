@@ -1,5 +1,6 @@
 import { type Kysely, sql } from 'kysely';
 import type { CachedTicketStatus, Database } from '../../db/schema.ts';
+import type { ServiceDeps } from '../../lib/deps.ts';
 import type { TicketSnapshot } from './delivery.ts';
 
 export type TicketStateAtRead = CachedTicketStatus | 'none';
@@ -100,7 +101,7 @@ interface QueuedWrite {
  * so no 2xx goes out before its row is durable. Under load this saves a round trip and a
  * commit per delivery; alone, a delivery waits one turn.
  */
-export function createTicketCacheWriter(deps: { db: Kysely<Database>; ttlSeconds: number; now: () => Date }) {
+export function createTicketCacheWriter(deps: Pick<ServiceDeps, 'db' | 'clock'>, ttlSeconds: number) {
   let queue: QueuedWrite[] = [];
   let scheduled = false;
 
@@ -119,7 +120,7 @@ export function createTicketCacheWriter(deps: { db: Kysely<Database>; ttlSeconds
     }
     queue = later;
     if (later.length) schedule();
-    const options = { now: deps.now(), ttlSeconds: deps.ttlSeconds, source: 'webhook' as const };
+    const options = { now: deps.clock.now(), ttlSeconds, source: 'webhook' as const };
     upsertTicketSnapshots(
       deps.db,
       batch.map((write) => write.snapshot),
@@ -146,8 +147,8 @@ export function createTicketCacheWriter(deps: { db: Kysely<Database>; ttlSeconds
     write(snapshot: TicketSnapshot): Promise<boolean> {
       if (snapshot.updatedAt === undefined) {
         return refreshTicketCache(deps.db, snapshot, {
-          now: deps.now(),
-          ttlSeconds: deps.ttlSeconds,
+          now: deps.clock.now(),
+          ttlSeconds,
           source: 'webhook',
         });
       }

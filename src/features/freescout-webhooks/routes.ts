@@ -86,11 +86,7 @@ export const freescoutWebhookRoutes: FastifyPluginAsync<FeatureDeps> = async (ba
   const { publicUrl } = config.freescout;
   const ticketUrl = publicUrl ? (ticketId: number) => conversationUrl(publicUrl, ticketId) : undefined;
 
-  const cacheWriter = createTicketCacheWriter({
-    db,
-    ttlSeconds: settings.cacheTtlSeconds,
-    now: () => clock.now(),
-  });
+  const cacheWriter = createTicketCacheWriter({ db, clock }, settings.cacheTtlSeconds);
   const notificationDeps = {
     db,
     slack: deps.clients.slack,
@@ -164,7 +160,7 @@ export const freescoutWebhookRoutes: FastifyPluginAsync<FeatureDeps> = async (ba
     },
     async (request, reply) => {
       const recorded = await recordOperatorInteraction(
-        { db, now: clock.now(), ...(ticketUrl ? { ticketUrl } : {}) },
+        { db, clock, ...(ticketUrl ? { ticketUrl } : {}) },
         request.body,
       );
       if (recorded.path === 'B') sendNotificationsNow();

@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import type { Db } from '../../db/database.ts';
 import type { PostmarkEventType } from '../../db/schema.ts';
 import { formatUtc } from '../../lib/clock.ts';
+import type { ServiceDeps } from '../../lib/deps.ts';
 import type { PostmarkEvent } from './payload.ts';
 
 /**
@@ -42,10 +43,11 @@ function minuteOf(time: Date): Date {
  * Returns the new row's id, or null when the event was already stored.
  */
 export async function recordPostmarkEvent(
-  db: Db,
+  deps: Pick<ServiceDeps, 'db' | 'clock'>,
   event: PostmarkEvent,
-  recordedAt: Date,
 ): Promise<{ id: number } | null> {
+  const { db } = deps;
+  const recordedAt = deps.clock.now();
   // The bounce ID goes into the payload from its exact digits (numeric), not from JS's rounded number.
   const payloadJson =
     event.postmarkId === null
@@ -99,7 +101,9 @@ function totalOf(counts: EventCounts): number {
 }
 
 /** The newest stored events (newest first) and the last 24 hours' counts. */
-export async function readRecentDeliveries(db: Db, now: Date, limit: number) {
+export async function readRecentDeliveries(deps: Pick<ServiceDeps, 'db' | 'clock'>, limit: number) {
+  const { db } = deps;
+  const now = deps.clock.now();
   const [rows, counts] = await Promise.all([
     db
       .selectFrom('postmark_event')

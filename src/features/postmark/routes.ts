@@ -117,7 +117,7 @@ export const postmarkRoutes: FastifyPluginAsync<FeatureDeps> = async (base, deps
       const delivery = interpretPostmarkPayload(body, raw, clock.now());
       if (delivery.kind === 'ignored') return { ok: true as const, ignored: true as const };
       // Answered only once stored; the threshold check runs after, off this request.
-      const stored = await recordPostmarkEvent(db, delivery.event, clock.now());
+      const stored = await recordPostmarkEvent({ db, clock }, delivery.event);
       if (stored) alertMonitor.request();
       return { ok: true as const };
     },
@@ -134,7 +134,7 @@ export const postmarkRoutes: FastifyPluginAsync<FeatureDeps> = async (base, deps
         response: { 200: recentDeliveriesSchema },
       },
     },
-    async (request) => readRecentDeliveries(db, clock.now(), request.query.limit),
+    async (request) => readRecentDeliveries({ db, clock }, request.query.limit),
   );
 
   app.addHook('onClose', async () => {
