@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { sql } from 'kysely';
 import type { Db } from '../../db/database.ts';
 import type { AutolinkDeliveryStatus, AutolinkEventKind } from '../../db/schema.ts';
+import type { ServiceDeps } from '../../lib/deps.ts';
 
 /** The durable inbox: verified deliveries in, due work out, one row per distinct delivery. */
 
@@ -35,8 +36,11 @@ export function deliveryDedupKey(event: string, rawBody: Buffer): string {
  * Stores a delivery unless the same one (same event, same bytes) is already stored; answers
  * its id either way, so a FreeScout retry learns the id of the first copy.
  */
-export async function storeDelivery(db: Db, delivery: NewDelivery, now: Date): Promise<number> {
-  return (await storeDeliveryOnce(db, delivery, now)).id;
+export async function storeDelivery(
+  deps: Pick<ServiceDeps, 'db' | 'clock'>,
+  delivery: NewDelivery,
+): Promise<number> {
+  return (await storeDeliveryOnce(deps.db, delivery, deps.clock.now())).id;
 }
 
 /** As `storeDelivery`, also saying whether this call stored it (false: the same one was there). */
@@ -233,7 +237,12 @@ export type ReplayResult = 'replayed' | 'not_found' | 'in_progress';
  * Puts a delivery back in the queue with a fresh attempt budget. Replaying a finished one is
  * safe: every step it would take is recorded, so it only redoes what is missing.
  */
-export async function replayDelivery(db: Db, id: number, now: Date): Promise<ReplayResult> {
+export async function replayDelivery(
+  deps: Pick<ServiceDeps, 'db' | 'clock'>,
+  id: number,
+): Promise<ReplayResult> {
+  const { db } = deps;
+  const now = deps.clock.now();
   for (const table of ['autolink_delivery', 'github_sync_delivery'] as const) {
     const replayed = await db
       .updateTable(table)

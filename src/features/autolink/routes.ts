@@ -142,7 +142,7 @@ export const autolinkRoutes: FastifyPluginAsync<FeatureDeps> = async (app, deps)
             assertPlausibleTime(new Date(value), clock.now(), field);
         }
         const deliveryId = await storeDelivery(
-          db,
+          { db, clock },
           {
             source,
             event,
@@ -153,7 +153,6 @@ export const autolinkRoutes: FastifyPluginAsync<FeatureDeps> = async (app, deps)
             closeKey: kind === 'status' ? (conversation.closedAt ?? conversation.updatedAt ?? null) : null,
             rawBody: raw,
           },
-          clock.now(),
         );
         return reply.code(202).send({ ok: true, delivery_id: deliveryId });
       },
@@ -202,7 +201,7 @@ export const autolinkRoutes: FastifyPluginAsync<FeatureDeps> = async (app, deps)
       },
     },
     async (request, reply) => {
-      const result = await replayDelivery(db, request.params.id, clock.now());
+      const result = await replayDelivery({ db, clock }, request.params.id);
       if (result === 'not_found')
         throw httpError(404, 'delivery_not_found', 'no such autolink or GitHub sync delivery');
       if (result === 'in_progress') {

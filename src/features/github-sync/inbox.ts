@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../../db/database.ts';
+import type { ServiceDeps } from '../../lib/deps.ts';
 
 /** The durable inbox of verified GitHub deliveries: one row per `X-GitHub-Delivery`. */
 
@@ -27,7 +28,12 @@ export interface ClaimedSyncDelivery {
 }
 
 /** Stores a delivery unless its GUID is already stored; answers its id either way. */
-export async function storeSyncDelivery(db: Db, delivery: NewSyncDelivery, now: Date): Promise<number> {
+export async function storeSyncDelivery(
+  deps: Pick<ServiceDeps, 'db' | 'clock'>,
+  delivery: NewSyncDelivery,
+): Promise<number> {
+  const { db } = deps;
+  const now = deps.clock.now();
   const inserted = await db
     .insertInto('github_sync_delivery')
     .values({
@@ -118,9 +124,12 @@ export async function renewSyncDeliveryLock(
 }
 
 /** Records that this delivery's note is about to be sent; refuses when the claim was lost. */
-export async function markNoteStarted(db: Db, delivery: ClaimedSyncDelivery, now: Date): Promise<void> {
-  const updated = await ownedBy(db, delivery)
-    .set({ note_started_at: now })
+export async function markNoteStarted(
+  deps: Pick<ServiceDeps, 'db' | 'clock'>,
+  delivery: ClaimedSyncDelivery,
+): Promise<void> {
+  const updated = await ownedBy(deps.db, delivery)
+    .set({ note_started_at: deps.clock.now() })
     .returning('id')
     .executeTakeFirst();
   if (!updated) throw new Error(`lost the claim on GitHub delivery ${delivery.id}`);

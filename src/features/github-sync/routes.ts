@@ -95,7 +95,7 @@ export const githubSyncRoutes: FastifyPluginAsync<FeatureDeps> = async (app, dep
 
       const guid = deliveryGuid(request, raw);
       const deliveryId = await storeSyncDelivery(
-        db,
+        { db, clock },
         {
           guid,
           event,
@@ -105,7 +105,6 @@ export const githubSyncRoutes: FastifyPluginAsync<FeatureDeps> = async (app, dep
           senderLogin: payload.sender.login,
           payload: JSON.stringify(issueSnapshot(payload)),
         },
-        clock.now(),
       );
       return reply.code(202).send({ ok: true, delivery_id: deliveryId });
     },

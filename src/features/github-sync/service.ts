@@ -350,7 +350,7 @@ async function noteOnLinkedTicket(
     );
     if (earlier) return 'note_recovered';
   }
-  await markNoteStarted(db, delivery, clock.now());
+  await markNoteStarted({ db, clock }, delivery);
   await freescout.addNote(link.conversation_id, { text });
   return 'note_added';
 }
