@@ -1,6 +1,5 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { startTestApp, type TestApp } from '../support/app.ts';
-import { openTestDatabase, type TestDatabase } from '../support/db.ts';
+import { expect, it } from 'vitest';
+import { useTestApp } from '../support/setup.ts';
 
 const SECRETS = {
   INTERNAL_API_TOKEN: 'internal-token-redact-me-1',
@@ -10,21 +9,11 @@ const SECRETS = {
   FREESCOUT_API_KEY: 'freescout-key-redact-me-5',
 };
 
-let database: TestDatabase;
-let app: TestApp;
-
-beforeAll(async () => {
-  database = await openTestDatabase();
-  app = await startTestApp({ db: database.db, env: { ...SECRETS, LOG_LEVEL: 'trace' } });
-});
-afterAll(async () => {
-  await app.close();
-  await database.close();
-});
+const context = useTestApp({ env: { ...SECRETS, LOG_LEVEL: 'trace' } });
 
 it('never writes a configured secret or a sensitive header into the log', async () => {
   for (const secret of Object.values(SECRETS)) {
-    await app.app.inject({
+    await context.app.app.inject({
       method: 'POST',
       url: `/api/_internal/${secret}`,
       headers: {
@@ -37,12 +26,12 @@ it('never writes a configured secret or a sensitive header into the log', async 
       },
       payload: JSON.stringify({ echo: secret }),
     });
-    app.app.log.error(
+    context.app.app.log.error(
       { headers: { authorization: secret }, detail: `failed with ${secret}` },
       `message ${secret}`,
     );
   }
-  const text = app.logText();
+  const text = context.app.logText();
   expect(text.length).toBeGreaterThan(0);
   for (const secret of Object.values(SECRETS)) expect(text).not.toContain(secret);
   expect(text).toContain('[REDACTED]');
