@@ -1,5 +1,5 @@
 import { expect, it } from 'vitest';
-import { useTestApp } from '../support/setup.ts';
+import { useTestApp, useTestDatabase } from '../support/setup.ts';
 
 const SECRETS = {
   INTERNAL_API_TOKEN: 'internal-token-redact-me-1',
@@ -9,11 +9,12 @@ const SECRETS = {
   FREESCOUT_API_KEY: 'freescout-key-redact-me-5',
 };
 
-const context = useTestApp({ env: { ...SECRETS, LOG_LEVEL: 'trace' } });
+const database = useTestDatabase();
+const app = useTestApp(() => ({ db: database.db, env: { ...SECRETS, LOG_LEVEL: 'trace' } }));
 
 it('never writes a configured secret or a sensitive header into the log', async () => {
   for (const secret of Object.values(SECRETS)) {
-    await context.app.app.inject({
+    await app.app.inject({
       method: 'POST',
       url: `/api/_internal/${secret}`,
       headers: {
@@ -26,12 +27,12 @@ it('never writes a configured secret or a sensitive header into the log', async 
       },
       payload: JSON.stringify({ echo: secret }),
     });
-    context.app.app.log.error(
+    app.app.log.error(
       { headers: { authorization: secret }, detail: `failed with ${secret}` },
       `message ${secret}`,
     );
   }
-  const text = context.app.logText();
+  const text = app.logText();
   expect(text.length).toBeGreaterThan(0);
   for (const secret of Object.values(SECRETS)) expect(text).not.toContain(secret);
   expect(text).toContain('[REDACTED]');

@@ -1,14 +1,15 @@
 import Fastify from 'fastify';
 import { describe, expect, it } from 'vitest';
 import { assertDeclaredAccess } from '../../src/lib/internal-auth.ts';
-import { useTestApp } from '../support/setup.ts';
+import { useTestApp, useTestDatabase } from '../support/setup.ts';
 
-const context = useTestApp();
+const database = useTestDatabase();
+const app = useTestApp(() => ({ db: database.db }));
 
 describe('route access', () => {
   // A new route must be added here with its access: the list is the review of who may call what.
   it('is declared by every registered route', () => {
-    const listed = context.app.app.declaredRoutes
+    const listed = app.app.declaredRoutes
       .filter((route) => route.method !== 'HEAD')
       .map((route) => `${route.access.padEnd(9)} ${route.method} ${route.url}`);
     expect(listed).toEqual([
@@ -43,11 +44,9 @@ describe('route access', () => {
   });
 
   it('gives a HEAD route the access of its GET', () => {
-    const heads = context.app.app.declaredRoutes.filter((route) => route.method === 'HEAD');
+    const heads = app.app.declaredRoutes.filter((route) => route.method === 'HEAD');
     for (const head of heads) {
-      const get = context.app.app.declaredRoutes.find(
-        (route) => route.method === 'GET' && route.url === head.url,
-      );
+      const get = app.app.declaredRoutes.find((route) => route.method === 'GET' && route.url === head.url);
       expect(get?.access).toBe(head.access);
     }
   });

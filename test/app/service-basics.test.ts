@@ -2,27 +2,28 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
-import { useTestApp } from '../support/setup.ts';
+import { useTestApp, useTestDatabase } from '../support/setup.ts';
 
-const context = useTestApp();
+const database = useTestDatabase();
+const app = useTestApp(() => ({ db: database.db }));
 
 describe('health', () => {
   it('answers /healthz and /readyz when the database is migrated', async () => {
-    expect((await context.app.app.inject({ url: '/healthz' })).json()).toEqual({ status: 'ok' });
-    const ready = await context.app.app.inject({ url: '/readyz' });
+    expect((await app.app.inject({ url: '/healthz' })).json()).toEqual({ status: 'ok' });
+    const ready = await app.app.inject({ url: '/readyz' });
     expect(ready.statusCode).toBe(200);
   });
 });
 
 describe('error shapes', () => {
   it('answers an unknown route with a JSON 404', async () => {
-    const response = await context.app.app.inject({ url: '/nope' });
+    const response = await app.app.inject({ url: '/nope' });
     expect(response.statusCode).toBe(404);
     expect(response.json()).toEqual({ error: 'not_found', message: expect.any(String) });
   });
 
   it('answers a body over 1 MiB with 413 and a JSON error', async () => {
-    const response = await context.app.app.inject({
+    const response = await app.app.inject({
       method: 'POST',
       url: '/healthz',
       headers: { 'content-type': 'application/json' },
@@ -33,13 +34,13 @@ describe('error shapes', () => {
   });
 
   it('answers a URL it cannot decode with a JSON 400', async () => {
-    const response = await context.app.app.inject({ url: '/healthz/%zz' });
+    const response = await app.app.inject({ url: '/healthz/%zz' });
     expect(response.statusCode).toBe(400);
     expect(response.json()).toEqual({ error: 'bad_request', message: expect.any(String) });
   });
 
   it('echoes a request id on every answer', async () => {
-    const response = await context.app.app.inject({
+    const response = await app.app.inject({
       url: '/healthz',
       headers: { 'x-request-id': 'req-123' },
     });
@@ -49,7 +50,7 @@ describe('error shapes', () => {
 
 describe('OpenAPI', () => {
   it('serves the document at /docs/openapi.json', async () => {
-    const response = await context.app.app.inject({ url: '/docs/openapi.json' });
+    const response = await app.app.inject({ url: '/docs/openapi.json' });
     expect(response.statusCode).toBe(200);
     const document = response.json();
     expect(document.openapi).toMatch(/^3\./);
@@ -90,7 +91,7 @@ describe('configuration', () => {
 });
 
 describe('graceful shutdown', () => {
-  it('stops on SIGTERM, closing the context.database, and exits 0', async () => {
+  it('stops on SIGTERM, closing the database, and exits 0', async () => {
     const { spawn } = await import('node:child_process');
     const child = spawn('node', ['--import', 'tsx', 'src/server.ts'], {
       env: {

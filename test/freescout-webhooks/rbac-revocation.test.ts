@@ -1,8 +1,7 @@
-import { beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { manualClock, startTestApp } from '../support/app.ts';
-import { truncate } from '../support/db.ts';
 import { conversationPayload, freescoutDelivery } from '../support/freescout-delivery.ts';
-import { useTestApp } from '../support/setup.ts';
+import { useTestApp, useTestDatabase } from '../support/setup.ts';
 
 const AUDIT_SECRET = 'audit-secret-aa';
 const RBAC_SECRET = 'rbac-secret-bb';
@@ -10,25 +9,26 @@ const WEBHOOK = '/api/internal/freescout-webhook/rbac';
 const GRANTS = '/api/internal/rbac/grants';
 
 const clock = manualClock();
-const context = useTestApp({
+const database = useTestDatabase({ truncateBeforeEach: ['rbac_access_grant', 'freescout_ticket_cache'] });
+const app = useTestApp(() => ({
+  db: database.db,
   clock,
   env: {
     FLAG_FREESCOUT_RBAC_REVOKE: '1',
     FREESCOUT_AUDIT_WEBHOOK_SECRET: AUDIT_SECRET,
     FREESCOUT_RBAC_WEBHOOK_SECRET: RBAC_SECRET,
   },
-});
-beforeEach(() => truncate(context.database, 'rbac_access_grant', 'freescout_ticket_cache'));
+}));
 
 function deliver(body: unknown, event = 'convo.status', secret = RBAC_SECRET) {
   const { payload, headers } = freescoutDelivery(body, { secret, event });
-  return context.app.app.inject({ method: 'POST', url: WEBHOOK, payload, headers });
+  return app.app.inject({ method: 'POST', url: WEBHOOK, payload, headers });
 }
 
 const grant = (body: Record<string, unknown>) =>
-  context.app.app.inject({ method: 'POST', url: GRANTS, payload: body });
+  app.app.inject({ method: 'POST', url: GRANTS, payload: body });
 const listGrants = async (query: string) =>
-  (await context.app.app.inject({ url: `${GRANTS}?${query}` })).json().grants;
+  (await app.app.inject({ url: `${GRANTS}?${query}` })).json().grants;
 
 async function openTicket(id: number, updatedAt = '2026-11-24T10:00:00Z') {
   expect((await deliver(conversationPayload({ id, status: 'active', updatedAt }))).statusCode).toBe(200);
@@ -113,7 +113,7 @@ describe('revocation by the rbac webhook', () => {
     const response = await deliver(body, event);
     expect(response.statusCode).toBe(200);
     expect(response.json()).toEqual({ ok: true, revoked: 3 });
-    const rows = await context.database.db
+    const rows = await database.db
       .selectFrom('rbac_access_grant')
       .selectAll()
       .where('ticket_id', '=', 20)
@@ -129,9 +129,9 @@ describe('revocation by the rbac webhook', () => {
     await grant({ operator_id: 'op-1', ticket_id: 30, scope: 's' });
     const close = conversationPayload({ id: 30, status: 'closed', updatedAt: '2026-11-24T11:00:00Z' });
     expect((await deliver(close)).json()).toEqual({ ok: true, revoked: 1 });
-    const [first] = await context.database.db.selectFrom('rbac_access_grant').select('revoked_at').execute();
+    const [first] = await database.db.selectFrom('rbac_access_grant').select('revoked_at').execute();
     expect((await deliver(close)).json()).toEqual({ ok: true, revoked: 0 });
-    const [second] = await context.database.db.selectFrom('rbac_access_grant').select('revoked_at').execute();
+    const [second] = await database.db.selectFrom('rbac_access_grant').select('revoked_at').execute();
     expect(second).toEqual(first);
   });
 
@@ -165,7 +165,7 @@ describe('revocation by the rbac webhook', () => {
 
   it('falls back to the audit secret when no rbac secret is set', async () => {
     const shared = await startTestApp({
-      db: context.database.db,
+      db: database.db,
       env: { FLAG_FREESCOUT_RBAC_REVOKE: '1', FREESCOUT_AUDIT_WEBHOOK_SECRET: AUDIT_SECRET },
     });
     const { payload, headers } = freescoutDelivery(conversationPayload({ id: 34 }), {
@@ -179,7 +179,7 @@ describe('revocation by the rbac webhook', () => {
 
   it('answers 404 while the rbac flag is off', async () => {
     const off = await startTestApp({
-      db: context.database.db,
+      db: database.db,
       env: { FREESCOUT_RBAC_WEBHOOK_SECRET: RBAC_SECRET },
     });
     const { payload, headers } = freescoutDelivery(conversationPayload(), {

@@ -1,7 +1,6 @@
-import { beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/db/database.ts';
 import { startTestApp } from '../support/app.ts';
-import { truncate } from '../support/db.ts';
 import {
   bouncePayload,
   deliveryPayload,
@@ -9,17 +8,17 @@ import {
   postPostmark,
   spamComplaintPayload,
 } from '../support/postmark.ts';
-import { useTestApp } from '../support/setup.ts';
+import { useTestApp, useTestDatabase } from '../support/setup.ts';
 
-const context = useTestApp({ env: postmarkEnv });
-beforeEach(() => truncate(context.database, 'postmark_event', 'postmark_event_rollup'));
+const database = useTestDatabase({ truncateBeforeEach: ['postmark_event', 'postmark_event_rollup'] });
+const app = useTestApp(() => ({ db: database.db, env: postmarkEnv }));
 
 function storedEvents() {
-  return context.database.db.selectFrom('postmark_event').selectAll().orderBy('id').execute();
+  return database.db.selectFrom('postmark_event').selectAll().orderBy('id').execute();
 }
 
 async function rollupTotal() {
-  const row = await context.database.db
+  const row = await database.db
     .selectFrom('postmark_event_rollup')
     .select((eb) => eb.fn.sum<number>('count').as('total'))
     .executeTakeFirst();
@@ -29,7 +28,7 @@ async function rollupTotal() {
 describe('storing Postmark events', () => {
   it('stores a Delivery with its columns mapped from the payload', async () => {
     const payload = deliveryPayload();
-    const response = await postPostmark(context.app, payload);
+    const response = await postPostmark(app, payload);
     expect(response.statusCode).toBe(200);
     expect(response.json()).toEqual({ ok: true });
     const [row] = await storedEvents();
@@ -48,7 +47,7 @@ describe('storing Postmark events', () => {
 
   it('stores a Bounce with its type, description and Email as recipient, without the raw dump', async () => {
     const payload = bouncePayload();
-    expect((await postPostmark(context.app, payload)).json()).toEqual({ ok: true });
+    expect((await postPostmark(app, payload)).json()).toEqual({ ok: true });
     const [row] = await storedEvents();
     expect(row).toMatchObject({
       event_type: 'Bounce',
@@ -66,7 +65,7 @@ describe('storing Postmark events', () => {
 
   it('stores a SpamComplaint', async () => {
     const payload = spamComplaintPayload({ Tag: '' });
-    expect((await postPostmark(context.app, payload)).statusCode).toBe(200);
+    expect((await postPostmark(app, payload)).statusCode).toBe(200);
     const [row] = await storedEvents();
     expect(row).toMatchObject({
       event_type: 'SpamComplaint',
@@ -83,7 +82,7 @@ describe('storing Postmark events', () => {
     const complaint = spamComplaintPayload();
     for (let attempt = 0; attempt < 3; attempt += 1) {
       for (const payload of [delivery, bounce, complaint]) {
-        const response = await postPostmark(context.app, payload);
+        const response = await postPostmark(app, payload);
         expect(response.statusCode).toBe(200);
         expect(response.json()).toEqual({ ok: true });
       }
@@ -100,9 +99,7 @@ describe('storing Postmark events', () => {
     const delivery = deliveryPayload();
     const bounce = bouncePayload();
     const replies = await Promise.all(
-      Array.from({ length: 10 }, (_, index) =>
-        postPostmark(context.app, index % 2 === 0 ? delivery : bounce),
-      ),
+      Array.from({ length: 10 }, (_, index) => postPostmark(app, index % 2 === 0 ? delivery : bounce)),
     );
     expect(replies.map((reply) => reply.statusCode)).toEqual(Array(10).fill(200));
     expect(await storedEvents()).toHaveLength(2);
@@ -111,16 +108,16 @@ describe('storing Postmark events', () => {
 
   it('keeps deliveries of one message to different recipients, or at different times, apart', async () => {
     const first = deliveryPayload();
-    await postPostmark(context.app, first);
-    await postPostmark(context.app, { ...first, Recipient: 'someone.else@example.com' });
-    await postPostmark(context.app, { ...first, DeliveredAt: '2026-11-24T11:59:10.0000000Z' });
+    await postPostmark(app, first);
+    await postPostmark(app, { ...first, Recipient: 'someone.else@example.com' });
+    await postPostmark(app, { ...first, DeliveredAt: '2026-11-24T11:59:10.0000000Z' });
     expect(await storedEvents()).toHaveLength(3);
   });
 
   it("keeps Postmark's 64-bit bounce IDs exact, so neighbouring IDs stay two events", async () => {
     for (const id of ['4323372036854775807', '4323372036854775806']) {
       const raw = JSON.stringify(bouncePayload({ ID: 0, Description: '' })).replace('"ID":0', `"ID":${id}`);
-      const response = await context.app.app.inject({
+      const response = await app.app.inject({
         method: 'POST',
         url: '/webhooks/postmark/delivery',
         headers: {
@@ -141,7 +138,7 @@ describe('storing Postmark events', () => {
 
   it('acknowledges other record types without storing them', async () => {
     for (const RecordType of ['Open', 'Click', 'SubscriptionChange', 'SomethingNew']) {
-      const response = await postPostmark(context.app, {
+      const response = await postPostmark(app, {
         RecordType,
         MessageID: 'abc',
         Recipient: 'a@example.com',
@@ -156,7 +153,7 @@ describe('storing Postmark events', () => {
 describe('refusing bodies it cannot store', () => {
   it('answers 400 invalid_json to a body that is not JSON, or empty', async () => {
     for (const body of ['{"RecordType": "Delivery"', '']) {
-      const response = await postPostmark(context.app, body);
+      const response = await postPostmark(app, body);
       expect(response.statusCode).toBe(400);
       expect(response.json()).toEqual({ error: 'invalid_json', message: expect.any(String) });
     }
@@ -164,7 +161,7 @@ describe('refusing bodies it cannot store', () => {
 
   it('answers 400 invalid_payload without a RecordType', async () => {
     for (const body of [{}, { RecordType: '' }, { RecordType: 7 }, [], 'Delivery', null]) {
-      const response = await postPostmark(context.app, JSON.stringify(body));
+      const response = await postPostmark(app, JSON.stringify(body));
       expect(response.statusCode).toBe(400);
       expect(response.json()).toEqual({ error: 'invalid_payload', message: expect.any(String) });
     }
@@ -174,7 +171,7 @@ describe('refusing bodies it cannot store', () => {
     const { MessageID: _id, ...noMessageId } = deliveryPayload();
     const { ID: _bounceId, ...noBounceId } = bouncePayload();
     for (const body of [noMessageId, noBounceId, deliveryPayload({ Recipient: 5 })]) {
-      const response = await postPostmark(context.app, body);
+      const response = await postPostmark(app, body);
       expect(response.statusCode).toBe(400);
       expect(response.json()).toMatchObject({ error: 'invalid_payload' });
     }

@@ -1,35 +1,52 @@
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
 import { startTestApp, type TestApp, type TestAppOptions } from './app.ts';
-import { openTestDatabase, type TestDatabase } from './db.ts';
+import { openTestDatabase, type TestDatabase, truncate } from './db.ts';
 
-export interface TestContext {
-  readonly database: TestDatabase;
-  readonly app: TestApp;
+interface Closable {
+  close(): Promise<void>;
 }
 
 /**
- * The setup most test files share: a fresh database for the file and the real app over it,
- * opened before the first test and closed after the last. Read `context.app` inside tests.
+ * A resource a test file shares — a database, a fake upstream, the app — opened before the
+ * file's first test (or each test, with `each`) and closed after it, in reverse order of
+ * opening. The value returned stands for the resource: tests use it as they would the object
+ * itself (`fake.requests`, `app.app.inject(…)`); touching it outside a test is an error.
  */
-export function useTestApp(options: Omit<TestAppOptions, 'db'> = {}): TestContext {
-  let database: TestDatabase | undefined;
-  let app: TestApp | undefined;
-  beforeAll(async () => {
-    database = await openTestDatabase();
-    app = await startTestApp({ ...options, db: database.db });
+export function useFixture<T extends Closable>(open: () => Promise<T>, options: { each?: boolean } = {}): T {
+  let resource: T | undefined;
+  const [before, after] = options.each ? [beforeEach, afterEach] : [beforeAll, afterAll];
+  before(async () => {
+    resource = await open();
   });
-  afterAll(async () => {
-    await app?.close();
-    await database?.close();
+  after(async () => {
+    await resource?.close();
+    resource = undefined;
   });
-  return {
-    get database() {
-      if (!database) throw new Error('the test database opens in beforeAll');
-      return database;
+  return new Proxy({} as T, {
+    get(_target, property) {
+      if (!resource) throw new Error(`fixture read outside a test (property ${String(property)})`);
+      const value = Reflect.get(resource, property, resource);
+      return typeof value === 'function' ? value.bind(resource) : value;
     },
-    get app() {
-      if (!app) throw new Error('the test app starts in beforeAll');
-      return app;
+    set(_target, property, value) {
+      if (!resource) throw new Error(`fixture written outside a test (property ${String(property)})`);
+      return Reflect.set(resource, property, value, resource);
     },
-  };
+  });
+}
+
+/** A migrated database of the file's own; `truncateBeforeEach` empties those tables before every test. */
+export function useTestDatabase(options: { truncateBeforeEach?: readonly string[] } = {}): TestDatabase {
+  const database = useFixture(openTestDatabase);
+  const tables = options.truncateBeforeEach ?? [];
+  if (tables.length > 0) beforeEach(() => truncate(database, ...tables));
+  return database;
+}
+
+/**
+ * The real app over a test database. Options may be a function, read when the app starts,
+ * so they can name fixtures opened before it (a fake's URL, the database).
+ */
+export function useTestApp(options: TestAppOptions | (() => TestAppOptions), each = false): TestApp {
+  return useFixture(() => startTestApp(typeof options === 'function' ? options() : options), { each });
 }
