@@ -5,6 +5,7 @@ import { Octokit } from '@octokit/rest';
 import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
 import { UpstreamError } from '../lib/errors.ts';
+import { parseRetryAfter } from './http.ts';
 
 const RetryingOctokit = Octokit.plugin(retry, throttling);
 
@@ -248,9 +249,8 @@ function toUpstreamError(label: string, error: unknown): UpstreamError {
   // An exhausted primary rate limit says when it resets instead of sending Retry-After.
   const resetsAt =
     headers?.['x-ratelimit-remaining'] === '0' ? Number(headers['x-ratelimit-reset']) : Number.NaN;
-  const retryAfter = headers?.['retry-after']
-    ? Number(headers['retry-after'])
-    : Math.max(0, Math.ceil(resetsAt - Date.now() / 1000));
+  const retryAfter =
+    parseRetryAfter(headers?.['retry-after']) ?? Math.max(0, Math.ceil(resetsAt - Date.now() / 1000));
   const message = error instanceof Error ? error.message : String(error);
   return new UpstreamError('github', `${label} failed${status ? ` (${status})` : ''}: ${message}`, {
     ...(status ? { status } : {}),
