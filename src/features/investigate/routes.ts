@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { FeatureDeps } from '../../lib/deps.ts';
 import { errorSchema, httpError } from '../../lib/errors.ts';
 import { requireFeature } from '../../lib/flags.ts';
-import { intakeMissing } from '../../lib/readiness.ts';
+import { intakeMissing, notConfigured } from '../../lib/readiness.ts';
 import { investigateSpec } from './readiness.ts';
 import { investigateSurface, TicketOutcomeUnknownError } from './service.ts';
 
@@ -31,19 +31,12 @@ export const investigateRoutes: FastifyPluginAsync<FeatureDeps> = async (app, de
   const { config, clients } = deps;
   const { operationsMailboxId, dedupMinutes } = config.investigate;
   const { publicUrl } = config.freescout;
+  const intakeUnset = intakeMissing(investigateSpec(config));
+  // The FreeScout client and the public URL come from the settings the spec requires.
   const configured =
-    intakeMissing(investigateSpec(config)).length === 0 &&
-    clients.freescout &&
-    operationsMailboxId !== undefined &&
-    publicUrl
+    intakeUnset.length === 0 && clients.freescout && operationsMailboxId !== undefined && publicUrl
       ? { freescout: clients.freescout, settings: { operationsMailboxId, dedupMinutes, publicUrl } }
       : undefined;
-  const notConfigured = () =>
-    httpError(
-      503,
-      'not_configured',
-      'Investigate needs FREESCOUT_API_URL, FREESCOUT_API_KEY and FREESCOUT_OPERATIONS_MAILBOX_ID',
-    );
 
   app.addHook(
     'onRequest',
@@ -51,7 +44,7 @@ export const investigateRoutes: FastifyPluginAsync<FeatureDeps> = async (app, de
   );
   // Before the body is validated: a deploy missing its configuration says so whatever it is sent.
   app.addHook('onRequest', async () => {
-    if (!configured) throw notConfigured();
+    if (!configured) throw notConfigured(intakeUnset);
   });
 
   app.withTypeProvider<ZodTypeProvider>().post(
@@ -70,7 +63,7 @@ export const investigateRoutes: FastifyPluginAsync<FeatureDeps> = async (app, de
       },
     },
     async (request, reply) => {
-      if (!configured) throw notConfigured();
+      if (!configured) throw notConfigured(intakeUnset);
       const { surface, state, tile_url, detail, requested_by } = request.body;
       const result = await investigateSurface(
         {

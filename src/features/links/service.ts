@@ -10,6 +10,7 @@ import type { LinkDirection } from '../../db/schema.ts';
 import type { FeatureDeps } from '../../lib/deps.ts';
 import { httpError, UpstreamError } from '../../lib/errors.ts';
 import { recordIssueDetails } from '../../lib/issue-details.ts';
+import { freescoutApiRequirements, githubRequirements, notConfigured } from '../../lib/readiness.ts';
 import {
   claimRefresh,
   type DetailRow,
@@ -215,29 +216,21 @@ interface Clients {
 }
 
 function requireClients(deps: LinksDeps): Clients & { publicUrl: string } {
+  const { config } = deps;
+  const missing = [
+    ...githubRequirements(config),
+    ...freescoutApiRequirements(config),
+    // Every link ends with an internal note, which FreeScout refuses without a user.
+    { name: 'FREESCOUT_API_USER_ID', present: config.freescout.apiUserId !== undefined },
+  ]
+    .filter((requirement) => !requirement.present)
+    .map(({ name }) => name);
+  if (missing.length > 0) throw notConfigured(missing);
   const { github, freescout } = deps.clients;
-  if (!github) {
-    throw httpError(
-      503,
-      'not_configured',
-      'GitHub is not configured (GITHUB_REPO and a token or GitHub App)',
-    );
-  }
-  if (!freescout)
-    throw httpError(
-      503,
-      'not_configured',
-      'FreeScout is not configured (FREESCOUT_API_URL, FREESCOUT_API_KEY)',
-    );
-  if (deps.config.freescout.apiUserId === undefined) {
-    throw httpError(
-      503,
-      'not_configured',
-      'FREESCOUT_API_USER_ID is not set (FreeScout requires a user on notes)',
-    );
-  }
-  const publicUrl = deps.config.freescout.publicUrl;
-  if (!publicUrl) throw httpError(503, 'not_configured', 'FREESCOUT_PUBLIC_URL is not set');
+  const { publicUrl } = config.freescout;
+  // The clients are built from the settings checked above, and the public URL defaults to the API's.
+  if (!github || !freescout || !publicUrl)
+    throw new Error('API clients missing for a complete configuration');
   return { github, freescout, publicUrl };
 }
 
