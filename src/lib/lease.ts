@@ -29,3 +29,13 @@ export async function acquireLease(
 export async function releaseLease(db: Db, name: string, holder = INSTANCE_ID): Promise<void> {
   await db.deleteFrom('job_lease').where('name', '=', name).where('holder', '=', holder).execute();
 }
+
+/**
+ * A lease on one row of a work table (a ticket's link, a close comment): as of `now`, `holder`
+ * holds it until `expiresAt`, unless it releases it earlier.
+ */
+export interface RowLease {
+  holder: string;
+  now: Date;
+  expiresAt: Date;
+}

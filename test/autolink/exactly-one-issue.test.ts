@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import { createClients } from '../../src/clients/index.ts';
 import { claimDueDeliveries } from '../../src/features/autolink/inbox.ts';
-import { leaseLink, recordLinkProgress, renewLeases } from '../../src/features/autolink/links.ts';
+import { recordLinkProgress, renewLeases } from '../../src/features/autolink/links.ts';
 import { LEASE_MS } from '../../src/features/autolink/service.ts';
 import { draftIssue } from '../../src/features/autolink/ticket.ts';
+import { leaseTicketLink } from '../../src/lib/ticket-link.ts';
 import {
   type AutolinkFakes,
   type AutolinkInstance,
@@ -40,6 +41,11 @@ beforeEach(async () => {
 
 function qualifyingTicket() {
   return fakes.freescout.state.insertConversation({ mailboxId: 1, subject: 'Orders fail', tags: ['bug'] });
+}
+
+/** A new claim on a ticket's link row, as Direction A's worker makes it. */
+function directionA(conversationId: number) {
+  return { conversationId, claimId: crypto.randomUUID(), direction: 'freescout_to_github' as const };
 }
 
 async function expectLinkedOnce(conversationId: number) {
@@ -167,7 +173,7 @@ it('completes the link and write-back after a worker died between creating the i
   const now = fakes.clock.now();
   const until = new Date(now.getTime() + LEASE_MS);
   await claimDueDeliveries(database.db, { holder: crashed, now, lockedUntil: until, limit: 1 });
-  const link = await leaseLink(database.db, ticket.id, crypto.randomUUID(), {
+  const link = await leaseTicketLink(database.db, directionA(ticket.id), {
     holder: crashed,
     now,
     expiresAt: until,
@@ -220,16 +226,16 @@ it("keeps a live worker's ticket claim from being taken over once renewed", asyn
     now: at,
     expiresAt: new Date(at.getTime() + LEASE_MS),
   });
-  expect(await leaseLink(database.db, 4242, crypto.randomUUID(), lease('slow-worker', now))).toBeDefined();
+  expect(await leaseTicketLink(database.db, directionA(4242), lease('slow-worker', now))).toBeDefined();
   await renewLeases(database.db, 'slow-worker', new Date(now.getTime() + 2 * LEASE_MS));
 
   const afterFirstLease = new Date(now.getTime() + LEASE_MS + 1000);
   expect(
-    await leaseLink(database.db, 4242, crypto.randomUUID(), lease('other-worker', afterFirstLease)),
+    await leaseTicketLink(database.db, directionA(4242), lease('other-worker', afterFirstLease)),
   ).toBeUndefined();
   const afterRenewal = new Date(now.getTime() + 2 * LEASE_MS + 1000);
   expect(
-    await leaseLink(database.db, 4242, crypto.randomUUID(), lease('other-worker', afterRenewal)),
+    await leaseTicketLink(database.db, directionA(4242), lease('other-worker', afterRenewal)),
   ).toMatchObject({
     lease_holder: 'other-worker',
   });

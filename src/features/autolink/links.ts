@@ -1,72 +1,19 @@
 import type { Selectable } from 'kysely';
 import type { Db } from '../../db/database.ts';
 import type { AutolinkCloseCommentTable, AutolinkLinkTable } from '../../db/schema.ts';
+import type { RowLease } from '../../lib/lease.ts';
+import { recordTicketLinkStep } from '../../lib/ticket-link.ts';
 
 /**
- * The per-ticket link and per-close comment rows. Each carries a lease: whoever holds it is
- * the only one allowed to call GitHub or FreeScout for that ticket (or that close), whatever
- * the number of deliveries, workers or instances. A holder that dies lets its lease expire.
+ * Direction A's writes to the per-ticket link rows, and the per-close comment rows. Each row
+ * carries a lease: whoever holds it is the only one allowed to call GitHub or FreeScout for
+ * that ticket (or that close), whatever the number of deliveries, workers or instances. A
+ * holder that dies lets its lease expire. The link row's lease is taken and released in
+ * `lib/ticket-link.ts`: it is the same lease an operator's link takes.
  */
 
 export type Link = Selectable<AutolinkLinkTable>;
 export type CloseComment = Selectable<AutolinkCloseCommentTable>;
-
-export interface Lease {
-  holder: string;
-  now: Date;
-  expiresAt: Date;
-}
-
-export async function findLink(db: Db, conversationId: number): Promise<Link | undefined> {
-  return db
-    .selectFrom('autolink_link')
-    .selectAll()
-    .where('conversation_id', '=', conversationId)
-    .executeTakeFirst();
-}
-
-/**
- * Claims the ticket's link row (creating it with `claimId` when there is none) for the lease
- * holder; undefined while someone else holds a live lease on it.
- */
-export async function leaseLink(
-  db: Db,
-  conversationId: number,
-  claimId: string,
-  lease: Lease,
-): Promise<Link | undefined> {
-  return db
-    .insertInto('autolink_link')
-    .values({
-      conversation_id: conversationId,
-      claim_id: claimId,
-      claimed_at: lease.now,
-      lease_holder: lease.holder,
-      lease_expires_at: lease.expiresAt,
-    })
-    .onConflict((conflict) =>
-      conflict
-        .column('conversation_id')
-        .doUpdateSet({ lease_holder: lease.holder, lease_expires_at: lease.expiresAt })
-        .where((eb) =>
-          eb.or([
-            eb('autolink_link.lease_holder', 'is', null),
-            eb('autolink_link.lease_expires_at', '<', lease.now),
-          ]),
-        ),
-    )
-    .returningAll()
-    .executeTakeFirst();
-}
-
-export async function releaseLink(db: Db, conversationId: number, holder: string): Promise<void> {
-  await db
-    .updateTable('autolink_link')
-    .set({ lease_holder: null, lease_expires_at: null })
-    .where('conversation_id', '=', conversationId)
-    .where('lease_holder', '=', holder)
-    .execute();
-}
 
 /** Drops a claim that never produced an issue, so a later event evaluates the ticket afresh. */
 export async function abandonLink(db: Db, conversationId: number, holder: string): Promise<void> {
@@ -98,13 +45,7 @@ export async function recordLinkProgress(
   holder: string,
   progress: LinkProgress,
 ): Promise<Link> {
-  const updated = await db
-    .updateTable('autolink_link')
-    .set(progress)
-    .where('conversation_id', '=', conversationId)
-    .where('lease_holder', '=', holder)
-    .returningAll()
-    .executeTakeFirst();
+  const updated = await recordTicketLinkStep(db, conversationId, holder, progress);
   if (!updated) throw new LeaseLostError(`lost the lease on the link of ticket ${conversationId}`);
   return updated;
 }
@@ -120,7 +61,7 @@ export class LeaseLostError extends Error {
 export async function leaseCloseComment(
   db: Db,
   row: { conversationId: number; closeKey: string; issueNumber: number; commentBody: string },
-  lease: Lease,
+  lease: RowLease,
 ): Promise<CloseComment | undefined> {
   return db
     .insertInto('autolink_close_comment')

@@ -3,22 +3,20 @@ import type { FreeScoutClient, FreeScoutConversation } from '../../clients/frees
 import type { GitHubClient, GitHubIssue } from '../../clients/github.ts';
 import type { FeatureDeps } from '../../lib/deps.ts';
 import { UpstreamError } from '../../lib/errors.ts';
+import type { RowLease } from '../../lib/lease.ts';
+import { findTicketLink, leaseTicketLink, releaseTicketLink } from '../../lib/ticket-link.ts';
 import { createSettlesAt } from '../../lib/unknown-outcome.ts';
 import type { ClaimedDelivery } from './inbox.ts';
 import {
   abandonLink,
   type CloseComment,
   findCloseComment,
-  findLink,
-  type Lease,
   type Link,
   leaseCloseComment,
-  leaseLink,
   recordCloseProgress,
   recordIssueClosed,
   recordLinkProgress,
   releaseCloseComment,
-  releaseLink,
 } from './links.ts';
 import {
   draftIssue,
@@ -120,7 +118,7 @@ function requireClients(deps: AutolinkDeps): { github: GitHubClient; freescout: 
   return { github, freescout };
 }
 
-function leaseFrom(deps: AutolinkDeps, holder: string): Lease {
+function leaseFrom(deps: AutolinkDeps, holder: string): RowLease {
   const now = deps.clock.now();
   return { holder, now, expiresAt: new Date(now.getTime() + LEASE_MS) };
 }
@@ -143,7 +141,7 @@ export async function linkTicket(
   const clients = requireClients(deps);
   let conversation: FreeScoutConversation | undefined;
 
-  const existing = await findLink(db, conversationId);
+  const existing = await findTicketLink(db, conversationId);
   if (!existing) {
     conversation = await readTicket(clients.freescout, conversationId);
     const verdict = evaluateCriteria(conversation, config.autolink);
@@ -153,7 +151,11 @@ export async function linkTicket(
     return 'already_linked';
   }
 
-  const link = await leaseLink(db, conversationId, randomUUID(), leaseFrom(deps, holder));
+  const link = await leaseTicketLink(
+    db,
+    { conversationId, claimId: randomUUID(), direction: 'freescout_to_github' },
+    leaseFrom(deps, holder),
+  );
   if (!link) throw new TicketBusyError(`ticket ${conversationId} is being linked by another worker`);
   try {
     let current = link;
@@ -216,7 +218,7 @@ export async function linkTicket(
     await writeBack(deps, clients.freescout, current, conversation, holder);
     return outcome;
   } finally {
-    await releaseLink(db, conversationId, holder);
+    await releaseTicketLink(db, conversationId, holder);
   }
 }
 
@@ -340,7 +342,7 @@ export async function commentOnClose(
   const conversation = await freescout.getConversation(conversationId);
   const issueUrl =
     linkedIssueUrl(conversation, config.autolink.issueUrlFieldId) ??
-    (await findLink(db, conversationId))?.issue_url ??
+    (await findTicketLink(db, conversationId))?.issue_url ??
     null;
   if (issueUrl === null) return 'skipped:no_linked_issue';
   const issueNumber = issueNumberInRepo(issueUrl, github.repo);

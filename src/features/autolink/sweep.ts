@@ -1,8 +1,8 @@
 import { ALL_CONVERSATION_STATUSES } from '../../clients/freescout.ts';
 import { type BackgroundJob, runEvery } from '../../lib/background.ts';
 import { acquireLease } from '../../lib/lease.ts';
+import { findTicketLink } from '../../lib/ticket-link.ts';
 import { enqueueEvaluation } from './inbox.ts';
-import { findLink } from './links.ts';
 import type { AutolinkDeps } from './service.ts';
 
 /**
@@ -73,7 +73,7 @@ export async function sweepTaggedTickets(deps: AutolinkDeps, holder?: string): P
       })) {
         if (seen.has(conversation.id)) continue;
         seen.add(conversation.id);
-        const link = await findLink(db, conversation.id);
+        const link = await findTicketLink(db, conversation.id);
         if (link?.note_added_at) continue;
         const { stored } = await enqueueEvaluation(
           db,

@@ -1,28 +1,16 @@
 import type { Selectable } from 'kysely';
 import type { Db } from '../../db/database.ts';
 import type { AutolinkLinkTable, GithubIssueDetailTable } from '../../db/schema.ts';
+import { recordTicketLinkStep } from '../../lib/ticket-link.ts';
 
 /**
  * The shared link record (`autolink_link`, one row per ticket whichever direction made it) as
- * the console reads and an operator changes it, and the copy of each linked issue.
+ * the console reads and an operator changes it, and the copy of each linked issue. The row's
+ * lease is taken and released in `lib/ticket-link.ts`, the same one Direction A's worker takes.
  */
 
 export type LinkRow = Selectable<AutolinkLinkTable>;
 export type DetailRow = Selectable<GithubIssueDetailTable>;
-
-export interface Lease {
-  holder: string;
-  now: Date;
-  expiresAt: Date;
-}
-
-export async function findLinkRow(db: Db, conversationId: number): Promise<LinkRow | undefined> {
-  return db
-    .selectFrom('autolink_link')
-    .selectAll()
-    .where('conversation_id', '=', conversationId)
-    .executeTakeFirst();
-}
 
 /** Tickets linked to an issue now (a claim without an issue yet, or an unlinked ticket, is not). */
 export async function findLinkedTickets(db: Db, conversationIds: number[]): Promise<LinkRow[]> {
@@ -42,40 +30,6 @@ export async function findTicketOfIssue(db: Db, issueNumber: number): Promise<Li
     .selectAll()
     .where('issue_number', '=', issueNumber)
     .orderBy('linked_at')
-    .executeTakeFirst();
-}
-
-/**
- * Claims the ticket's row for an operator's link, creating it when there is none; undefined
- * while another holder's lease lives (Direction A's worker uses the same lease).
- */
-export async function leaseTicketRow(
-  db: Db,
-  row: { conversationId: number; claimId: string },
-  lease: Lease,
-): Promise<LinkRow | undefined> {
-  return db
-    .insertInto('autolink_link')
-    .values({
-      conversation_id: row.conversationId,
-      claim_id: row.claimId,
-      claimed_at: lease.now,
-      direction: 'manual',
-      lease_holder: lease.holder,
-      lease_expires_at: lease.expiresAt,
-    })
-    .onConflict((conflict) =>
-      conflict
-        .column('conversation_id')
-        .doUpdateSet({ lease_holder: lease.holder, lease_expires_at: lease.expiresAt })
-        .where((eb) =>
-          eb.or([
-            eb('autolink_link.lease_holder', 'is', null),
-            eb('autolink_link.lease_expires_at', '<', lease.now),
-          ]),
-        ),
-    )
-    .returningAll()
     .executeTakeFirst();
 }
 
@@ -109,24 +63,9 @@ export async function recordStep(
   holder: string,
   step: Step,
 ): Promise<LinkRow> {
-  const updated = await db
-    .updateTable('autolink_link')
-    .set(step)
-    .where('conversation_id', '=', conversationId)
-    .where('lease_holder', '=', holder)
-    .returningAll()
-    .executeTakeFirst();
+  const updated = await recordTicketLinkStep(db, conversationId, holder, step);
   if (!updated) throw new LinkLeaseLostError(`lost the lease on the link of ticket ${conversationId}`);
   return updated;
-}
-
-export async function releaseTicketRow(db: Db, conversationId: number, holder: string): Promise<void> {
-  await db
-    .updateTable('autolink_link')
-    .set({ lease_holder: null, lease_expires_at: null })
-    .where('conversation_id', '=', conversationId)
-    .where('lease_holder', '=', holder)
-    .execute();
 }
 
 /** A claim this request made that never linked anything goes away again (never Direction A's). */

@@ -11,19 +11,17 @@ import type { FeatureDeps } from '../../lib/deps.ts';
 import { httpError, UpstreamError } from '../../lib/errors.ts';
 import { recordIssueDetails } from '../../lib/issue-details.ts';
 import { freescoutApiRequirements, githubRequirements, notConfigured } from '../../lib/readiness.ts';
+import { findTicketLink, leaseTicketLink, releaseTicketLink } from '../../lib/ticket-link.ts';
 import {
   claimRefresh,
   type DetailRow,
   dropEmptyClaim,
   findLinkedTickets,
-  findLinkRow,
   findTicketOfIssue,
   type LinkRow,
-  leaseTicketRow,
   NO_COPY_STATE,
   readDetails,
   recordStep,
-  releaseTicketRow,
 } from './queries.ts';
 
 export type LinksDeps = Pick<FeatureDeps, 'db' | 'clients' | 'clock' | 'log' | 'config'>;
@@ -347,13 +345,13 @@ export async function linkExistingIssue(
     await dropEmptyClaim(db, ticketId, holder);
     throw error;
   } finally {
-    await releaseTicketRow(db, ticketId, holder);
+    await releaseTicketLink(db, ticketId, holder);
   }
   return readLink(deps, ticketId);
 }
 
 async function refuseOtherLinks(deps: LinksDeps, ticketId: number, issueNumber: number): Promise<void> {
-  const own = await findLinkRow(deps.db, ticketId);
+  const own = await findTicketLink(deps.db, ticketId);
   if (own?.issue_number != null && own.issue_number !== issueNumber) {
     throw httpError(409, 'already_linked', `ticket ${ticketId} is linked to ${own.issue_url}`);
   }
@@ -386,9 +384,9 @@ async function leaseWithWait(deps: LinksDeps, ticketId: number, holder: string):
   const deadline = Date.now() + LEASE_WAIT_MS;
   for (;;) {
     const now = deps.clock.now();
-    const row = await leaseTicketRow(
+    const row = await leaseTicketLink(
       deps.db,
-      { conversationId: ticketId, claimId: randomUUID() },
+      { conversationId: ticketId, claimId: randomUUID(), direction: 'manual' },
       { holder, now, expiresAt: new Date(now.getTime() + LEASE_MS) },
     );
     if (row) return row;
@@ -474,7 +472,7 @@ export async function unlinkIssue(
   ticketId: number,
 ): Promise<{ ticket_id: number; unlinked: true; issue_url: string }> {
   const { db, clock, config } = deps;
-  const existing = await findLinkRow(db, ticketId);
+  const existing = await findTicketLink(db, ticketId);
   if (existing?.issue_number == null || existing.issue_url === null) {
     throw httpError(404, 'not_linked', `ticket ${ticketId} is not linked to a GitHub issue`);
   }
@@ -511,6 +509,6 @@ export async function unlinkIssue(
     deps.log.info({ ticketId, issue: issueNumber }, 'links: ticket unlinked from its issue');
     return { ticket_id: ticketId, unlinked: true, issue_url: issueUrl };
   } finally {
-    await releaseTicketRow(db, ticketId, holder);
+    await releaseTicketLink(db, ticketId, holder);
   }
 }
