@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import type { Config } from '../../config.ts';
 import type { Db } from '../../db/database.ts';
 import type { CachedTicketStatus, DeliveryOutcome, PostmarkEventType } from '../../db/schema.ts';
+import { readPostmarkRates } from '../../lib/postmark-rates.ts';
 import type { FeatureReadiness } from '../../lib/readiness.ts';
 import { type LoggedDelivery, toLoggedDelivery } from './deliveries.ts';
 
@@ -284,8 +285,6 @@ async function readPostmark({ db, config, now }: SummaryDeps): Promise<OpsSummar
   const currentHour = hourOf(now);
   const start24 = new Date(currentHour.getTime() - 23 * HOUR_MS);
   const start7d = new Date(currentHour.getTime() - (7 * 24 - 1) * HOUR_MS);
-  const hourAgo = new Date(now.getTime() - HOUR_MS);
-  const dayAgo = new Date(now.getTime() - DAY_MS);
 
   // The last 24 hours come from the minute rollups (the current hour included); older hours
   // from the hourly ones the retention job compacts before pruning minutes.
@@ -298,22 +297,8 @@ async function readPostmark({ db, config, now }: SummaryDeps): Promise<OpsSummar
     .where('hour', '>=', start7d)
     .where('hour', '<', start24)
     .execute();
-  // The rate the bounce alert compares: undeliverable bounce types only (POSTMARK_BOUNCE_ALERT_TYPES).
-  const undeliverable = settings.bounceAlertTypes.map((type) => type.toLowerCase());
-  const { rows: windows } = await sql<{
-    bounced_hour: number;
-    messages_hour: number;
-    spam_day: number;
-    messages_day: number;
-  }>`
-    select
-      coalesce(sum(count) filter (
-        where minute > ${hourAgo} and event_type = 'Bounce' and lower(bounce_type) = any(${undeliverable}::text[])
-      ), 0) as bounced_hour,
-      coalesce(sum(count) filter (where minute > ${hourAgo}), 0) as messages_hour,
-      coalesce(sum(count) filter (where event_type = 'SpamComplaint'), 0) as spam_day,
-      coalesce(sum(count), 0) as messages_day
-    from postmark_event_rollup where minute > ${dayAgo}`.execute(db);
+  // The rates the alerts compare (the bounce rate counts POSTMARK_BOUNCE_ALERT_TYPES only).
+  const { bounce, spam } = await readPostmarkRates(db, now, settings.bounceAlertTypes);
   const problems = await db
     .selectFrom('postmark_event')
     .select(['id', 'event_type', 'recipient', 'bounce_type', 'bounce_description', 'recorded_at'])
@@ -336,11 +321,6 @@ async function readPostmark({ db, config, now }: SummaryDeps): Promise<OpsSummar
   }
   for (const row of older) addCount(week, row.hour, row.event_type, row.count);
 
-  const counts = windows[0];
-  const bounced = Number(counts?.bounced_hour ?? 0);
-  const messagesHour = Number(counts?.messages_hour ?? 0);
-  const spam = Number(counts?.spam_day ?? 0);
-  const messagesDay = Number(counts?.messages_day ?? 0);
   return {
     thresholds: {
       bounce_rate: settings.bounceAlertRate,
@@ -348,12 +328,12 @@ async function readPostmark({ db, config, now }: SummaryDeps): Promise<OpsSummar
       min_volume: settings.alertMinVolume,
     },
     rates: {
-      bounce_rate_1h: messagesHour === 0 ? 0 : bounced / messagesHour,
-      bounced_1h: bounced,
-      messages_1h: messagesHour,
-      spam_rate_24h: messagesDay === 0 ? 0 : spam / messagesDay,
-      spam_24h: spam,
-      messages_24h: messagesDay,
+      bounce_rate_1h: bounce.rate,
+      bounced_1h: bounce.events,
+      messages_1h: bounce.messages,
+      spam_rate_24h: spam.rate,
+      spam_24h: spam.events,
+      messages_24h: spam.messages,
     },
     hourly_24h: [...day.values()],
     hourly_7d: [...week.values()],

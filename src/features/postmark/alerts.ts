@@ -6,6 +6,7 @@ import type { Config } from '../../config.ts';
 import type { Db } from '../../db/database.ts';
 import type { Clock } from '../../lib/clock.ts';
 import { UpstreamError } from '../../lib/errors.ts';
+import { type PostmarkRate, readPostmarkRates } from '../../lib/postmark-rates.ts';
 import { DAY_MS, HOUR_MS } from './events.ts';
 
 export type AlertKind = 'bounce_rate' | 'spam_rate';
@@ -34,47 +35,18 @@ export async function findAlertsOverThreshold(
   now: Date,
   settings: AlertSettings,
 ): Promise<PostmarkAlert[]> {
-  const hourAgo = new Date(now.getTime() - HOUR_MS);
-  const dayAgo = new Date(now.getTime() - DAY_MS);
-  // Only bounces that mean "not delivered" count: an out-of-office reply (AutoResponder) or a
-  // subscription notice follows a message that did arrive. Types compare case-insensitively.
-  const undeliverable = settings.bounceAlertTypes.map((type) => type.toLowerCase());
-  const { rows } = await sql<{
-    bounced_hour: number;
-    messages_hour: number;
-    spam_day: number;
-    messages_day: number;
-  }>`
-    select
-      coalesce(sum(count) filter (
-        where minute > ${hourAgo} and event_type = 'Bounce' and lower(bounce_type) = any(${undeliverable}::text[])
-      ), 0) as bounced_hour,
-      coalesce(sum(count) filter (where minute > ${hourAgo}), 0) as messages_hour,
-      coalesce(sum(count) filter (where event_type = 'SpamComplaint'), 0) as spam_day,
-      coalesce(sum(count), 0) as messages_day
-    from postmark_event_rollup
-    where minute > ${dayAgo}`.execute(db);
-  const counts = rows[0];
-  if (!counts) return [];
+  const rates = await readPostmarkRates(db, now, settings.bounceAlertTypes);
   const candidates: PostmarkAlert[] = [
-    alertOf('bounce_rate', Number(counts.bounced_hour), Number(counts.messages_hour), HOUR_MS),
-    alertOf('spam_rate', Number(counts.spam_day), Number(counts.messages_day), DAY_MS),
+    alertOf('bounce_rate', rates.bounce),
+    alertOf('spam_rate', rates.spam),
   ];
   return candidates.filter(
     (alert) => alert.messages >= settings.alertMinVolume && alert.rate > alert.threshold,
   );
 
-  function alertOf(kind: AlertKind, events: number, messages: number, windowMs: number): PostmarkAlert {
+  function alertOf(kind: AlertKind, rate: PostmarkRate): PostmarkAlert {
     const threshold = kind === 'bounce_rate' ? settings.bounceAlertRate : settings.spamAlertRate;
-    return {
-      kind,
-      rate: messages === 0 ? 0 : events / messages,
-      threshold,
-      events,
-      messages,
-      windowMs,
-      detectedAt: now,
-    };
+    return { kind, ...rate, threshold, detectedAt: now };
   }
 }
 
