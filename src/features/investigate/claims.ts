@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { Db } from '../../db/database.ts';
 import type { InvestigateAttemptOutcome } from '../../db/schema.ts';
+import type { ServiceDeps } from '../../lib/deps.ts';
 
 /** A surface's row in `investigate_ticket`, read back. */
 export interface SurfaceClaim {
@@ -135,11 +136,14 @@ export async function countAbsorbedClick(db: Db, workflowId: string): Promise<vo
 }
 
 /** The earlier attempts were looked for in FreeScout and are not there: stop looking for them. */
-export async function abandonAttempts(db: Db, workflowIds: string[], now: Date): Promise<void> {
+export async function abandonAttempts(
+  { db, clock }: Pick<ServiceDeps, 'db' | 'clock'>,
+  workflowIds: string[],
+): Promise<void> {
   if (workflowIds.length === 0) return;
   await db
     .updateTable('investigate_attempt')
-    .set({ outcome: 'abandoned', finished_at: now })
+    .set({ outcome: 'abandoned', finished_at: clock.now() })
     .where('workflow_id', 'in', workflowIds)
     .execute();
 }

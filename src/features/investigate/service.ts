@@ -178,7 +178,7 @@ async function openTicket(
       );
       throw new TicketOutcomeUnknownError(earlier.unsettledUntil);
     } else {
-      await abandonAttempts(db, earlier.searched, clock.now());
+      await abandonAttempts(deps, earlier.searched);
       const created = await freescout.createConversation(
         investigateTicket(request, workflowId, settings.operationsMailboxId),
       );
