@@ -174,7 +174,10 @@ describe('the delivery log', () => {
       detail: null,
     }));
     await database.db.insertInto('delivery_log').values(rows).execute();
-    const pruned = await pruneDeliveryLog(database.db, { now, retentionDays: 14, batchSize: 7 });
+    const pruned = await pruneDeliveryLog(
+      { db: database.db, clock: { now: () => now } },
+      { retentionDays: 14, batchSize: 7 },
+    );
     expect(pruned).toBe(20);
     const left = await database.db.selectFrom('delivery_log').select('received_at').execute();
     expect(left).toHaveLength(5);

@@ -53,7 +53,8 @@ describe('hourly Postmark rollups for the 7-day chart', () => {
       .values({ hour: new Date('2026-11-16T06:00:00Z'), event_type: 'Delivery', count: 5 })
       .execute();
 
-    for (let run = 0; run < 2; run++) await prunePostmarkEvents(database.db, { now: NOW, retentionDays: 90 });
+    for (let run = 0; run < 2; run++)
+      await prunePostmarkEvents({ db: database.db, clock: { now: () => NOW } }, { retentionDays: 90 });
 
     const rows = (await hourly()).map((row) => [new Date(row.hour).toISOString(), row.event_type, row.count]);
     // The current hour is not complete yet; the 9-day-old hour is past the 8 days kept.

@@ -34,6 +34,11 @@ async function recordAt(ageMs: number, count: number) {
   }
 }
 
+/** The database, on a clock stopped at NOW. */
+function atNow() {
+  return { db: database.db, clock: { now: () => NOW } };
+}
+
 async function ages() {
   const rows = await database.db.selectFrom('postmark_event').select('recorded_at').execute();
   return rows.map((row) => (NOW.getTime() - new Date(row.recorded_at).getTime()) / DAY_MS);
@@ -46,7 +51,7 @@ describe('pruning Postmark events', () => {
     await recordAt(89 * DAY_MS, 3);
     await recordAt(HOUR_MS, 2);
 
-    const pruned = await prunePostmarkEvents(database.db, { now: NOW, retentionDays: 90, batchSize: 3 });
+    const pruned = await prunePostmarkEvents(atNow(), { retentionDays: 90, batchSize: 3 });
     expect(pruned.events).toBe(12);
     expect((await ages()).sort((a, b) => b - a)).toEqual([89, 89, 89, 1 / 24, 1 / 24]);
   });
@@ -54,13 +59,13 @@ describe('pruning Postmark events', () => {
   it('follows POSTMARK_EVENT_RETENTION_DAYS', async () => {
     await recordAt(8 * DAY_MS, 2);
     await recordAt(6 * DAY_MS, 2);
-    expect((await prunePostmarkEvents(database.db, { now: NOW, retentionDays: 7 })).events).toBe(2);
+    expect((await prunePostmarkEvents(atNow(), { retentionDays: 7 })).events).toBe(2);
     expect(await ages()).toEqual([6, 6]);
   });
 
   it('does nothing when nothing is old enough', async () => {
     await recordAt(MINUTE_MS, 3);
-    expect(await prunePostmarkEvents(database.db, { now: NOW, retentionDays: 90 })).toEqual({
+    expect(await prunePostmarkEvents(atNow(), { retentionDays: 90 })).toEqual({
       events: 0,
       rollups: 0,
     });
@@ -70,7 +75,7 @@ describe('pruning Postmark events', () => {
   it('drops rollups no 24-hour window reads any more', async () => {
     await recordAt(2 * DAY_MS, 2);
     await recordAt(HOUR_MS, 2);
-    const pruned = await prunePostmarkEvents(database.db, { now: NOW, retentionDays: 90 });
+    const pruned = await prunePostmarkEvents(atNow(), { retentionDays: 90 });
     expect(pruned.events).toBe(0);
     expect(pruned.rollups).toBeGreaterThan(0);
     const minutes = await database.db.selectFrom('postmark_event_rollup').select('minute').execute();
@@ -81,8 +86,7 @@ describe('pruning Postmark events', () => {
     await recordAt(100 * DAY_MS, 4);
     const controller = new AbortController();
     controller.abort();
-    const pruned = await prunePostmarkEvents(database.db, {
-      now: NOW,
+    const pruned = await prunePostmarkEvents(atNow(), {
       retentionDays: 90,
       batchSize: 2,
       signal: controller.signal,

@@ -1,6 +1,7 @@
-import { sql } from 'kysely';
 import type { Db } from '../../db/database.ts';
 import type { DeliveryOutcome } from '../../db/schema.ts';
+import type { ServiceDeps } from '../../lib/deps.ts';
+import { deleteRowsBefore } from '../../lib/retention.ts';
 
 export const DELIVERY_LOG_RETENTION_LEASE = 'delivery-log-retention';
 const DAY_MS = 24 * 60 * 60_000;
@@ -73,25 +74,14 @@ export async function listLoggedDeliveries(db: Db, filter: DeliveryFilter): Prom
   return (await query.execute()).map(toLoggedDelivery);
 }
 
-/**
- * Deletes rows received before the retention cutoff, oldest first, one short statement per
- * batch (ids grow with time, so the old rows sit at the start of the primary key).
- */
+/** Deletes rows received before the retention cutoff, oldest first, in short batches. */
 export async function pruneDeliveryLog(
-  db: Db,
-  options: { now: Date; retentionDays: number; batchSize?: number; signal?: AbortSignal },
+  { db, clock }: Pick<ServiceDeps, 'db' | 'clock'>,
+  options: { retentionDays: number; batchSize?: number; signal?: AbortSignal },
 ): Promise<number> {
-  const cutoff = new Date(options.now.getTime() - options.retentionDays * DAY_MS);
-  const batchSize = options.batchSize ?? PRUNE_BATCH_SIZE;
-  let pruned = 0;
-  while (!options.signal?.aborted) {
-    const result = await sql`
-      delete from delivery_log
-      where id in (select id from delivery_log order by id limit ${batchSize})
-        and received_at < ${cutoff}`.execute(db);
-    const deleted = Number(result.numAffectedRows ?? 0);
-    pruned += deleted;
-    if (deleted < batchSize) break;
-  }
-  return pruned;
+  return deleteRowsBefore(db, 'delivery_log', 'received_at', {
+    cutoff: new Date(clock.now().getTime() - options.retentionDays * DAY_MS),
+    batchSize: options.batchSize ?? PRUNE_BATCH_SIZE,
+    signal: options.signal,
+  });
 }

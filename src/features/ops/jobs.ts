@@ -21,9 +21,10 @@ export function opsJobs(deps: ServiceDeps): Job[] {
           DELIVERY_LOG_RETENTION_LEASE,
           RETENTION_INTERVAL_MS,
           async (signal) => {
-            const now = clock.now();
-            if (!(await acquireLease(db, DELIVERY_LOG_RETENTION_LEASE, RETENTION_LEASE_MS, now))) return;
-            const pruned = await pruneDeliveryLog(db, { now, retentionDays, signal });
+            if (!(await acquireLease(db, DELIVERY_LOG_RETENTION_LEASE, RETENTION_LEASE_MS, clock.now()))) {
+              return;
+            }
+            const pruned = await pruneDeliveryLog(deps, { retentionDays, signal });
             if (pruned > 0) log.info({ pruned }, 'delivery log pruned');
           },
           log,

@@ -24,10 +24,8 @@ export function postmarkJobs(deps: ServiceDeps): Job[] {
           RETENTION_LEASE_NAME,
           RETENTION_INTERVAL_MS,
           async (signal) => {
-            const now = clock.now();
-            if (!(await acquireLease(db, RETENTION_LEASE_NAME, RETENTION_LEASE_MS, now))) return;
-            const pruned = await prunePostmarkEvents(db, {
-              now,
+            if (!(await acquireLease(db, RETENTION_LEASE_NAME, RETENTION_LEASE_MS, clock.now()))) return;
+            const pruned = await prunePostmarkEvents(deps, {
               retentionDays: config.postmark.retentionDays,
               signal,
             });
