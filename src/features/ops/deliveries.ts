@@ -1,5 +1,6 @@
+import type { Selectable } from 'kysely';
 import type { Db } from '../../db/database.ts';
-import type { DeliveryOutcome } from '../../db/schema.ts';
+import type { DeliveryLogTable, DeliveryOutcome } from '../../db/schema.ts';
 import type { ServiceDeps } from '../../lib/deps.ts';
 import { deleteRowsBefore } from '../../lib/retention.ts';
 
@@ -7,17 +8,8 @@ export const DELIVERY_LOG_RETENTION_LEASE = 'delivery-log-retention';
 const DAY_MS = 24 * 60 * 60_000;
 const PRUNE_BATCH_SIZE = 5_000;
 
-export interface LoggedDelivery {
-  id: number;
-  received_at: string;
-  route: string;
-  event: string | null;
-  delivery_id: string | null;
-  status: number;
-  duration_ms: number;
-  outcome: DeliveryOutcome;
-  detail: string | null;
-}
+/** A logged delivery as the operator routes answer it. */
+export type LoggedDelivery = Omit<Selectable<DeliveryLogTable>, 'received_at'> & { received_at: string };
 
 export interface DeliveryFilter {
   route?: string | undefined;
@@ -26,17 +18,7 @@ export interface DeliveryFilter {
   limit: number;
 }
 
-export function toLoggedDelivery(row: {
-  id: number;
-  received_at: Date | string;
-  route: string;
-  event: string | null;
-  delivery_id: string | null;
-  status: number;
-  duration_ms: number;
-  outcome: DeliveryOutcome;
-  detail: string | null;
-}): LoggedDelivery {
+function toLoggedDelivery(row: Selectable<DeliveryLogTable>): LoggedDelivery {
   return {
     ...row,
     received_at: new Date(row.received_at).toISOString(),

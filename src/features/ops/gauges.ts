@@ -35,100 +35,102 @@ export function registerDatabaseGauges(registry: Registry, deps: { db: Db; clock
       this.set((await snapshot()) ? 1 : 0);
     },
   });
-  new Gauge({
-    name: 'raptor_work_items',
-    help: 'Queued background work by queue and status (pending, processing, failed).',
-    labelNames: ['queue', 'status'] as const,
-    registers: [registry],
-    async collect() {
-      this.reset();
-      const data = await snapshot();
-      if (!data) return;
+  /** A gauge filled from the scrape's snapshot; absent while the database cannot be read. */
+  const snapshotGauge = <Label extends string>(
+    meta: { name: string; help: string; labelNames?: readonly Label[] },
+    fill: (gauge: Gauge<Label>, data: Snapshot) => void,
+  ) =>
+    new Gauge<Label>({
+      ...meta,
+      registers: [registry],
+      async collect() {
+        this.reset();
+        const data = await snapshot();
+        if (data) fill(this, data);
+      },
+    });
+
+  snapshotGauge(
+    {
+      name: 'raptor_work_items',
+      help: 'Queued background work by queue and status (pending, processing, failed).',
+      labelNames: ['queue', 'status'],
+    },
+    (gauge, data) => {
       for (const queue of ['autolink', 'security_notification']) {
         for (const status of queue === 'autolink' ? ['pending', 'processing', 'failed'] : ['pending']) {
           const row = data.work.find((item) => item.queue === queue && item.status === status);
-          this.set({ queue, status }, Number(row?.total ?? 0));
+          gauge.set({ queue, status }, Number(row?.total ?? 0));
         }
       }
     },
-  });
-  new Gauge({
-    name: 'raptor_work_oldest_pending_age_seconds',
-    help: 'Age of the oldest pending work item by queue (0 when none is pending).',
-    labelNames: ['queue'] as const,
-    registers: [registry],
-    async collect() {
-      this.reset();
-      const data = await snapshot();
-      if (!data) return;
+  );
+  snapshotGauge(
+    {
+      name: 'raptor_work_oldest_pending_age_seconds',
+      help: 'Age of the oldest pending work item by queue (0 when none is pending).',
+      labelNames: ['queue'],
+    },
+    (gauge, data) => {
       for (const queue of ['autolink', 'security_notification']) {
         const row = data.work.find((item) => item.queue === queue && item.status === 'pending');
-        this.set({ queue }, ageSeconds(row?.oldest ?? null));
+        gauge.set({ queue }, ageSeconds(row?.oldest ?? null));
       }
     },
-  });
-  new Gauge({
-    name: 'raptor_alerts_sent',
-    help: 'Postmark threshold alerts sent so far, by kind (from the alert history table).',
-    labelNames: ['kind'] as const,
-    registers: [registry],
-    async collect() {
-      this.reset();
-      const data = await snapshot();
-      if (!data) return;
+  );
+  snapshotGauge(
+    {
+      name: 'raptor_alerts_sent',
+      help: 'Postmark threshold alerts sent so far, by kind (from the alert history table).',
+      labelNames: ['kind'],
+    },
+    (gauge, data) => {
       for (const kind of ['bounce_rate', 'spam_rate']) {
-        this.set({ kind }, Number(data.alerts.find((row) => row.kind === kind)?.total ?? 0));
+        gauge.set({ kind }, Number(data.alerts.find((row) => row.kind === kind)?.total ?? 0));
       }
     },
-  });
-  new Gauge({
-    name: 'raptor_freescout_cache_rows',
-    help: 'Rows of freescout_ticket_cache by status.',
-    labelNames: ['status'] as const,
-    registers: [registry],
-    async collect() {
-      this.reset();
-      const data = await snapshot();
-      if (!data) return;
+  );
+  snapshotGauge(
+    {
+      name: 'raptor_freescout_cache_rows',
+      help: 'Rows of freescout_ticket_cache by status.',
+      labelNames: ['status'],
+    },
+    (gauge, data) => {
       for (const status of ['active', 'pending', 'closed', 'spam', 'deleted']) {
-        this.set({ status }, Number(data.cache.find((row) => row.status === status)?.total ?? 0));
+        gauge.set({ status }, Number(data.cache.find((row) => row.status === status)?.total ?? 0));
       }
     },
-  });
-  new Gauge({
-    name: 'raptor_freescout_cache_expired_rows',
-    help: 'Cache rows past ttl_expires (they read as `none`).',
-    registers: [registry],
-    async collect() {
-      this.reset();
-      const data = await snapshot();
-      if (data) this.set(data.cache.reduce((sum, row) => sum + Number(row.expired), 0));
+  );
+  snapshotGauge(
+    {
+      name: 'raptor_freescout_cache_expired_rows',
+      help: 'Cache rows past ttl_expires (they read as `none`).',
     },
-  });
-  new Gauge({
-    name: 'raptor_freescout_cache_newest_update_age_seconds',
-    help: 'Seconds since the newest FreeScout change the cache holds (staleness).',
-    registers: [registry],
-    async collect() {
-      this.reset();
-      const data = await snapshot();
-      const newest = data?.cache
+    (gauge, data) => gauge.set(data.cache.reduce((sum, row) => sum + Number(row.expired), 0)),
+  );
+  snapshotGauge(
+    {
+      name: 'raptor_freescout_cache_newest_update_age_seconds',
+      help: 'Seconds since the newest FreeScout change the cache holds (staleness).',
+    },
+    (gauge, data) => {
+      const newest = data.cache
         .map((row) => row.newest_update && new Date(row.newest_update))
         .filter((time): time is Date => Boolean(time))
         .sort((a, b) => b.getTime() - a.getTime())[0];
-      if (newest) this.set(ageSeconds(newest));
+      if (newest) gauge.set(ageSeconds(newest));
     },
-  });
-  new Gauge({
-    name: 'raptor_freescout_poll_last_run_age_seconds',
-    help: 'Seconds since the FreeScout poller last finished a cycle (absent before its first).',
-    registers: [registry],
-    async collect() {
-      this.reset();
-      const data = await snapshot();
-      if (data?.lastPoll) this.set(ageSeconds(data.lastPoll));
+  );
+  snapshotGauge(
+    {
+      name: 'raptor_freescout_poll_last_run_age_seconds',
+      help: 'Seconds since the FreeScout poller last finished a cycle (absent before its first).',
     },
-  });
+    (gauge, data) => {
+      if (data.lastPoll) gauge.set(ageSeconds(data.lastPoll));
+    },
+  );
 }
 
 async function readSnapshot(db: Db, now: Date): Promise<Snapshot> {

@@ -4,7 +4,7 @@ import type { Db } from '../../db/database.ts';
 import type { CachedTicketStatus, DeliveryOutcome, PostmarkEventType } from '../../db/schema.ts';
 import { readPostmarkRates } from '../../lib/postmark-rates.ts';
 import type { FeatureReadiness } from '../../lib/readiness.ts';
-import { type LoggedDelivery, toLoggedDelivery } from './deliveries.ts';
+import { type LoggedDelivery, listLoggedDeliveries } from './deliveries.ts';
 
 const HOUR_MS = 60 * 60_000;
 const DAY_MS = 24 * HOUR_MS;
@@ -146,7 +146,7 @@ const hourOf = (time: Date) => new Date(Math.floor(time.getTime() / HOUR_MS) * H
 export async function readOpsSummary(deps: SummaryDeps): Promise<OpsSummary> {
   const [webhooks, recentDeliveries, postmark, freescout, github, investigate] = await Promise.all([
     readWebhookHealth(deps),
-    readRecentLoggedDeliveries(deps.db),
+    listLoggedDeliveries(deps.db, { limit: RECENT_DELIVERIES }),
     readPostmark(deps),
     readFreescout(deps),
     readGithub(deps),
@@ -236,26 +236,6 @@ async function readWebhookHealth({ db, now, webhookRoutes }: SummaryDeps): Promi
       signature_failures_24h: Number(problem?.signature ?? 0),
     };
   });
-}
-
-async function readRecentLoggedDeliveries(db: Db): Promise<LoggedDelivery[]> {
-  const rows = await db
-    .selectFrom('delivery_log')
-    .select([
-      'id',
-      'received_at',
-      'route',
-      'event',
-      'delivery_id',
-      'status',
-      'duration_ms',
-      'outcome',
-      'detail',
-    ])
-    .orderBy('id', 'desc')
-    .limit(RECENT_DELIVERIES)
-    .execute();
-  return rows.map(toLoggedDelivery);
 }
 
 function emptyHours(from: Date, count: number): Map<number, HourlyCounts> {
@@ -427,16 +407,9 @@ async function readGithub({ db, now }: SummaryDeps): Promise<OpsSummary['github'
       select status, count(*) as total, min(received_at) as oldest
       from github_sync_delivery where status in ('pending', 'processing', 'failed') group by status
     ) as inboxes group by status`.execute(db);
-  const { rows: failed } = await sql<{
-    id: number;
-    source: string;
-    event: string;
-    conversation_id: number | null;
-    issue_number: number | null;
-    attempts: number;
-    last_error: string | null;
-    updated_at: Date;
-  }>`
+  const { rows: failed } = await sql<
+    Omit<OpsSummary['github']['failed'][number], 'updated_at'> & { updated_at: Date }
+  >`
     select * from (
       (select id, source, event, conversation_id, null::integer as issue_number, attempts, last_error, updated_at
        from autolink_delivery where status = 'failed' order by id desc limit ${FAILED_WORK_LIMIT})
