@@ -1,34 +1,18 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { pino } from 'pino';
-import { afterAll, beforeAll, expect, it, vi } from 'vitest';
+import { expect, it, vi } from 'vitest';
 import { buildApp } from '../../src/app.ts';
 import { closeClients, createClients } from '../../src/clients/index.ts';
 import { loadConfig } from '../../src/config.ts';
 import { systemClock } from '../../src/lib/clock.ts';
 import { startJobs } from '../../src/lib/jobs.ts';
 import { allJobs } from '../../src/registry.ts';
-import {
-  type AutolinkFakes,
-  issuePosts,
-  notesOn,
-  sign,
-  startAutolinkFakes,
-  webhookBody,
-} from '../support/autolink.ts';
-import { openTestDatabase, type TestDatabase } from '../support/db.ts';
+import { issuePosts, notesOn, sign, startAutolinkFakes, webhookBody } from '../support/autolink.ts';
+import { useFixture, useTestDatabase } from '../support/setup.ts';
 
-let database: TestDatabase;
-let fakes: AutolinkFakes;
-
-beforeAll(async () => {
-  database = await openTestDatabase();
-  fakes = await startAutolinkFakes();
-});
-afterAll(async () => {
-  await fakes.close();
-  await database.close();
-});
+const database = useTestDatabase();
+const fakes = useFixture(() => startAutolinkFakes());
 
 it('works the inbox in the web process when background jobs are on, and stops with the app', async () => {
   const config = loadConfig(fakes.env());

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { createClients } from '../../src/clients/index.ts';
 import { claimDueDeliveries } from '../../src/features/autolink/inbox.ts';
 import { recordLinkProgress, renewLeases } from '../../src/features/autolink/links.ts';
@@ -6,38 +6,18 @@ import { LEASE_MS } from '../../src/features/autolink/service.ts';
 import { draftIssue } from '../../src/features/autolink/ticket.ts';
 import { leaseTicketLink } from '../../src/lib/ticket-link.ts';
 import {
-  type AutolinkFakes,
-  type AutolinkInstance,
   drain,
   ISSUE_URL_FIELD_ID,
   issuePosts,
   notesOn,
   PUBLIC_URL,
   sign,
-  startAutolinkFakes,
   startAutolinkInstance,
+  useAutolink,
   webhookBody,
 } from '../support/autolink.ts';
-import { openTestDatabase, type TestDatabase, truncate } from '../support/db.ts';
 
-let database: TestDatabase;
-let fakes: AutolinkFakes;
-let instance: AutolinkInstance;
-
-beforeAll(async () => {
-  database = await openTestDatabase();
-  fakes = await startAutolinkFakes();
-  instance = await startAutolinkInstance(database.db, fakes);
-});
-afterAll(async () => {
-  await instance.close();
-  await fakes.close();
-  await database.close();
-});
-beforeEach(async () => {
-  await truncate(database, 'autolink_delivery', 'autolink_link', 'autolink_close_comment');
-  fakes.github.requests.length = 0;
-});
+const { database, fakes, instance } = useAutolink();
 
 function qualifyingTicket() {
   return fakes.freescout.state.insertConversation({ mailboxId: 1, subject: 'Orders fail', tags: ['bug'] });

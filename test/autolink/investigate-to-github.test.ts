@@ -1,15 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  type AutolinkFakes,
-  type AutolinkInstance,
-  drain,
-  issuePosts,
-  notesOn,
-  startAutolinkFakes,
-  startAutolinkInstance,
-  subscribe,
-} from '../support/autolink.ts';
-import { openTestDatabase, type TestDatabase } from '../support/db.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { drain, issuePosts, notesOn, subscribe, useAutolink } from '../support/autolink.ts';
 
 /**
  * An Investigate click, end to end: the ticket is created in FreeScout (which drops tags sent
@@ -19,31 +9,16 @@ import { openTestDatabase, type TestDatabase } from '../support/db.ts';
  */
 
 const TOKEN = 'e2e-internal-token';
-let database: TestDatabase;
-let fakes: AutolinkFakes;
-let instance: AutolinkInstance;
-
-beforeAll(async () => {
-  database = await openTestDatabase();
-  fakes = await startAutolinkFakes();
-  instance = await startAutolinkInstance(
-    database.db,
-    fakes,
-    {
-      FREESCOUT_WEBHOOK_SECRET: fakes.freescout.webhookSecret,
-      FLAG_CONSOLE_INVESTIGATE_FROM_STATUS: '1',
-      FREESCOUT_OPERATIONS_MAILBOX_ID: '2',
-      INTERNAL_API_TOKEN: TOKEN,
-    },
-    { listen: true },
-  );
-  await subscribe(fakes, instance);
+const { database, fakes, instance } = useAutolink({
+  env: ({ freescout }) => ({
+    FREESCOUT_WEBHOOK_SECRET: freescout.webhookSecret,
+    FLAG_CONSOLE_INVESTIGATE_FROM_STATUS: '1',
+    FREESCOUT_OPERATIONS_MAILBOX_ID: '2',
+    INTERNAL_API_TOKEN: TOKEN,
+  }),
+  listen: true,
 });
-afterAll(async () => {
-  await instance.close();
-  await fakes.close();
-  await database.close();
-});
+beforeAll(() => subscribe(fakes, instance));
 
 describe('an Investigate ticket', () => {
   it('reaches GitHub as exactly one issue, its own webhooks causing nothing more', async () => {

@@ -1,37 +1,16 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
-  type AutolinkFakes,
-  type AutolinkInstance,
   drain,
   ISSUE_URL_FIELD_ID,
   issuePosts,
   notesOn,
   PUBLIC_URL,
-  startAutolinkFakes,
   startAutolinkInstance,
+  useAutolink,
   webhookBody,
 } from '../support/autolink.ts';
-import { openTestDatabase, type TestDatabase, truncate } from '../support/db.ts';
 
-let database: TestDatabase;
-let fakes: AutolinkFakes;
-let instance: AutolinkInstance;
-
-beforeAll(async () => {
-  database = await openTestDatabase();
-  fakes = await startAutolinkFakes();
-  instance = await startAutolinkInstance(database.db, fakes);
-});
-afterAll(async () => {
-  await instance.close();
-  await fakes.close();
-  await database.close();
-});
-beforeEach(async () => {
-  await truncate(database, 'autolink_delivery', 'autolink_link', 'autolink_close_comment');
-  fakes.github.requests.length = 0;
-  fakes.freescout.requests.length = 0;
-});
+const { database, fakes, instance } = useAutolink();
 
 async function outcomeOf(deliveryId: unknown) {
   const row = await database.db

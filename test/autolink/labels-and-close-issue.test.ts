@@ -1,34 +1,11 @@
-import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
-import {
-  type AutolinkFakes,
-  type AutolinkInstance,
-  drain,
-  startAutolinkFakes,
-  startAutolinkInstance,
-  webhookBody,
-} from '../support/autolink.ts';
-import { openTestDatabase, type TestDatabase, truncate } from '../support/db.ts';
+import { expect, it } from 'vitest';
+import { drain, startAutolinkInstance, useAutolink, webhookBody } from '../support/autolink.ts';
 
-let database: TestDatabase;
-let fakes: AutolinkFakes;
-let instance: AutolinkInstance;
-
-beforeAll(async () => {
-  database = await openTestDatabase();
-  fakes = await startAutolinkFakes();
-  instance = await startAutolinkInstance(database.db, fakes, {
+const { database, fakes, instance } = useAutolink({
+  env: {
     FREESCOUT_AUTOLINK_LABELS: 'bug=bug+customer-impact, feature_request=enhancement, auto:status=incident',
     FREESCOUT_AUTOLINK_CLOSE_ISSUE: 'true',
-  });
-});
-afterAll(async () => {
-  await instance.close();
-  await fakes.close();
-  await database.close();
-});
-beforeEach(async () => {
-  await truncate(database, 'autolink_delivery', 'autolink_link', 'autolink_close_comment');
-  fakes.github.requests.length = 0;
+  },
 });
 
 async function linkedTicket(tags: string[]) {

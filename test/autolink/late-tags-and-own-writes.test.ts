@@ -1,16 +1,13 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { sweepTaggedTickets } from '../../src/features/autolink/sweep.ts';
 import {
-  type AutolinkFakes,
-  type AutolinkInstance,
   drain,
   issuePosts,
   notesOn,
-  startAutolinkFakes,
   startAutolinkInstance,
   subscribe,
+  useAutolink,
 } from '../support/autolink.ts';
-import { openTestDatabase, type TestDatabase, truncate } from '../support/db.ts';
 
 /**
  * Direction A against a FreeScout that behaves like the real one: webhooks come from the fake
@@ -18,37 +15,12 @@ import { openTestDatabase, type TestDatabase, truncate } from '../support/db.ts'
  * an agent's new tag sends no event at all.
  */
 
-let database: TestDatabase;
-let fakes: AutolinkFakes;
-let instance: AutolinkInstance;
-
-beforeAll(async () => {
-  database = await openTestDatabase();
-  fakes = await startAutolinkFakes();
-  instance = await startAutolinkInstance(
-    database.db,
-    fakes,
-    { FREESCOUT_WEBHOOK_SECRET: fakes.freescout.webhookSecret },
-    { listen: true },
-  );
-});
-afterAll(async () => {
-  await instance.close();
-  await fakes.close();
-  await database.close();
+const { database, fakes, instance } = useAutolink({
+  env: ({ freescout }) => ({ FREESCOUT_WEBHOOK_SECRET: freescout.webhookSecret }),
+  listen: true,
 });
 beforeEach(async () => {
-  await fakes.freescout.state.flushWebhooks();
-  await truncate(
-    database,
-    'autolink_delivery',
-    'autolink_link',
-    'autolink_close_comment',
-    'autolink_sweep_cursor',
-    'job_lease',
-  );
   fakes.freescout.state.reset();
-  fakes.github.requests.length = 0;
   await subscribe(fakes, instance);
 });
 

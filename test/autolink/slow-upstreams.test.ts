@@ -1,15 +1,6 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/lib/clock.ts';
-import {
-  type AutolinkFakes,
-  type AutolinkInstance,
-  issuePosts,
-  notesOn,
-  startAutolinkFakes,
-  startAutolinkInstance,
-  webhookBody,
-} from '../support/autolink.ts';
-import { openTestDatabase, type TestDatabase, truncate } from '../support/db.ts';
+import { issuePosts, notesOn, useAutolink, webhookBody } from '../support/autolink.ts';
 
 /**
  * GitHub (or FreeScout, for the note) slower than the client's timeout, in real time: the write
@@ -22,26 +13,9 @@ const TIMEOUT_MS = 1_000;
 const SETTLE_MS = 2 * TIMEOUT_MS;
 const ISSUE_CREATE = /\/repos\/[^/]+\/[^/]+\/issues$/;
 
-let database: TestDatabase;
-let fakes: AutolinkFakes<typeof systemClock>;
-let instance: AutolinkInstance;
-
-beforeAll(async () => {
-  database = await openTestDatabase();
-  fakes = await startAutolinkFakes({ clock: systemClock });
-  instance = await startAutolinkInstance(database.db, fakes, {
-    GITHUB_API_TIMEOUT_MS: String(TIMEOUT_MS),
-    FREESCOUT_API_TIMEOUT_MS: String(TIMEOUT_MS),
-  });
-});
-afterAll(async () => {
-  await instance.close();
-  await fakes.close();
-  await database.close();
-});
-beforeEach(async () => {
-  await truncate(database, 'autolink_delivery', 'autolink_link');
-  fakes.github.requests.length = 0;
+const { database, fakes, instance } = useAutolink({
+  clock: systemClock,
+  env: { GITHUB_API_TIMEOUT_MS: String(TIMEOUT_MS), FREESCOUT_API_TIMEOUT_MS: String(TIMEOUT_MS) },
 });
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -1,39 +1,19 @@
 import { createHash, createHmac } from 'node:crypto';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { retryDelayMs } from '../../src/features/autolink/worker.ts';
 import { startTestApp } from '../support/app.ts';
 import {
-  type AutolinkFakes,
-  type AutolinkInstance,
   drain,
   issuePosts,
   sign,
-  startAutolinkFakes,
   startAutolinkInstance,
+  useAutolink,
   WEBHOOK_SECRET,
   webhookBody,
 } from '../support/autolink.ts';
-import { openTestDatabase, type TestDatabase, truncate } from '../support/db.ts';
 import { rateLimitExhausted } from '../support/fake-github.ts';
 
-let database: TestDatabase;
-let fakes: AutolinkFakes;
-let instance: AutolinkInstance;
-
-beforeAll(async () => {
-  database = await openTestDatabase();
-  fakes = await startAutolinkFakes();
-  instance = await startAutolinkInstance(database.db, fakes, { AUTOLINK_MAX_ATTEMPTS: '3' });
-});
-afterAll(async () => {
-  await instance.close();
-  await fakes.close();
-  await database.close();
-});
-beforeEach(async () => {
-  await truncate(database, 'autolink_delivery', 'autolink_link', 'autolink_close_comment');
-  fakes.github.requests.length = 0;
-});
+const { database, fakes, instance } = useAutolink({ env: { AUTOLINK_MAX_ATTEMPTS: '3' } });
 
 const storedDeliveries = () => database.db.selectFrom('autolink_delivery').selectAll().execute();
 

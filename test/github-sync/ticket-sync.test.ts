@@ -1,9 +1,8 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runAutolinkWorker } from '../../src/features/autolink/worker.ts';
 import { CREATE_SETTLE_MS } from '../../src/features/github-sync/service.ts';
 import { webhookBody } from '../support/autolink.ts';
-import { openTestDatabase, type TestDatabase, truncate } from '../support/db.ts';
 import {
   API_USER_ID,
   BOT_LOGIN,
@@ -15,32 +14,12 @@ import {
   notesOn,
   OPERATIONS_MAILBOX_ID,
   PUBLIC_URL,
-  type SyncFakes,
-  type SyncInstance,
-  startSyncFakes,
   startSyncInstance,
   ticketCreates,
+  useGitHubSync,
 } from '../support/github-sync.ts';
 
-let database: TestDatabase;
-let fakes: SyncFakes;
-let instance: SyncInstance;
-
-beforeAll(async () => {
-  database = await openTestDatabase();
-  fakes = await startSyncFakes();
-  instance = await startSyncInstance(database.db, fakes);
-});
-afterAll(async () => {
-  await instance.close();
-  await fakes.close();
-  await database.close();
-});
-beforeEach(async () => {
-  await truncate(database, 'github_sync_delivery', 'github_sync_issue', 'autolink_link', 'autolink_delivery');
-  fakes.freescout.requests.length = 0;
-  fakes.github.requests.length = 0;
-});
+const { database, fakes, instance } = useGitHubSync();
 
 /** An issue on the GitHub fake (so comments can be posted on it), labelled as an engineer would. */
 function newIssue(labels: string[] = []) {

@@ -1,30 +1,13 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { openTestDatabase, type TestDatabase, truncate } from '../support/db.ts';
+import { describe, expect, it } from 'vitest';
 import {
   githubExample,
   issuesEvent,
-  type SyncFakes,
-  type SyncInstance,
   signGitHub,
-  startSyncFakes,
   startSyncInstance,
+  useGitHubSync,
 } from '../support/github-sync.ts';
 
-let database: TestDatabase;
-let fakes: SyncFakes;
-let instance: SyncInstance;
-
-beforeAll(async () => {
-  database = await openTestDatabase();
-  fakes = await startSyncFakes();
-  instance = await startSyncInstance(database.db, fakes);
-});
-afterAll(async () => {
-  await instance.close();
-  await fakes.close();
-  await database.close();
-});
-beforeEach(() => truncate(database, 'github_sync_delivery', 'github_sync_issue', 'autolink_link'));
+const { database, fakes, instance } = useGitHubSync();
 
 const storedDeliveries = () => database.db.selectFrom('github_sync_delivery').selectAll().execute();
 

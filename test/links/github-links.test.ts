@@ -1,5 +1,4 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { openTestDatabase, type TestDatabase, truncate } from '../support/db.ts';
+import { describe, expect, it } from 'vitest';
 import {
   drainSync,
   ISSUE_URL_FIELD_ID,
@@ -9,37 +8,11 @@ import {
   OWNER,
   PUBLIC_URL,
   REPO,
-  type SyncFakes,
-  type SyncInstance,
-  startSyncFakes,
   startSyncInstance,
+  useGitHubSync,
 } from '../support/github-sync.ts';
 
-let database: TestDatabase;
-let fakes: SyncFakes;
-let instance: SyncInstance;
-
-beforeAll(async () => {
-  database = await openTestDatabase();
-  fakes = await startSyncFakes();
-  instance = await startSyncInstance(database.db, fakes);
-});
-afterAll(async () => {
-  await instance.close();
-  await fakes.close();
-  await database.close();
-});
-beforeEach(async () => {
-  await truncate(
-    database,
-    'github_sync_delivery',
-    'github_sync_issue',
-    'autolink_link',
-    'github_issue_detail',
-  );
-  fakes.github.requests.length = 0;
-  fakes.freescout.requests.length = 0;
-});
+const { database, fakes, instance } = useGitHubSync();
 
 const linkPath = (ticketId: number) => `/api/console/tickets/${ticketId}/github-link`;
 
@@ -216,7 +189,7 @@ describe('GET: the issue details the service keeps', () => {
   it("takes title, state and labels from GitHub's issues events, even actions it otherwise ignores", async () => {
     const { issue, ticket } = seed();
     await call('PUT', linkPath(ticket.id), { issue_url: `#${issue.number}` });
-    fakes.github.requests.length = 0;
+    fakes.github.clearRequests();
     const edited = issuesEvent('edited', { number: issue.number, title: 'Renamed', labels: ['bug', 'p1'] });
     (edited.issue as Record<string, unknown>).updated_at = '2026-11-24T12:30:00Z';
     expect((await instance.deliver('issues', edited)).status).toBe(200);
@@ -241,7 +214,7 @@ describe('GET: the issue details the service keeps', () => {
     await call('PUT', linkPath(ticket.id), { issue_url: `#${issue.number}` });
     fakes.clock.advance(10 * 60_000);
     fakes.github.state.editIssue(issue.number, { title: 'Fixed upstream', state: 'closed' });
-    fakes.github.requests.length = 0;
+    fakes.github.clearRequests();
     const reads = await Promise.all(Array.from({ length: 20 }, () => call('GET', linkPath(ticket.id))));
     expect(issueReads(issue.number)).toHaveLength(1);
     expect(reads.every((read) => read.status === 200)).toBe(true);
@@ -267,7 +240,7 @@ describe('GET: the issue details the service keeps', () => {
       await call('PUT', linkPath(ticket.id), { issue_url: `#${issue.number}` });
     }
     fakes.clock.advance(10 * 60_000);
-    fakes.github.requests.length = 0;
+    fakes.github.clearRequests();
     const ids = [...linked.map(({ ticket }) => ticket.id), 777777].join(',');
     const read = await call('GET', `/api/console/github-links?ticket_ids=${ids}`);
     expect(read.status).toBe(200);

@@ -1,39 +1,7 @@
-import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
-import {
-  type AutolinkFakes,
-  type AutolinkInstance,
-  drain,
-  issuePosts,
-  startAutolinkFakes,
-  startAutolinkInstance,
-  webhookBody,
-} from '../support/autolink.ts';
-import { openTestDatabase, type TestDatabase, truncate } from '../support/db.ts';
+import { expect, it } from 'vitest';
+import { drain, issuePosts, useAutolink, webhookBody } from '../support/autolink.ts';
 
-let database: TestDatabase;
-let fakes: AutolinkFakes;
-let instance: AutolinkInstance;
-
-beforeAll(async () => {
-  database = await openTestDatabase();
-  fakes = await startAutolinkFakes();
-  instance = await startAutolinkInstance(database.db, fakes);
-});
-afterAll(async () => {
-  await instance.close();
-  await fakes.close();
-  await database.close();
-});
-beforeEach(async () => {
-  await truncate(
-    database,
-    'autolink_delivery',
-    'autolink_link',
-    'autolink_close_comment',
-    'github_issue_detail',
-  );
-  fakes.github.requests.length = 0;
-});
+const { fakes, instance } = useAutolink();
 
 async function linkRoute(
   method: 'GET' | 'PUT' | 'DELETE',

@@ -1,139 +1,104 @@
-import { pino } from 'pino';
-import { createClients } from '../../src/clients/index.ts';
-import { loadConfig } from '../../src/config.ts';
 import type { Db } from '../../src/db/database.ts';
-import type { AutolinkDeps } from '../../src/features/autolink/service.ts';
 import { runAutolinkWorker } from '../../src/features/autolink/worker.ts';
 import type { Clock } from '../../src/lib/clock.ts';
-import type { Clients } from '../../src/lib/deps.ts';
-import { manualClock, startTestApp, type TestApp } from './app.ts';
-import type { FakeConversation, FakeFreeScout } from './fake-freescout.ts';
-import { startFakeFreeScout } from './fake-freescout.ts';
-import { type FakeGitHub, startFakeGitHub } from './fake-github.ts';
+import { manualClock } from './app.ts';
+import type { TestDatabase } from './db.ts';
+import type { FakeConversation } from './fake-freescout.ts';
+import type { FakeGitHub } from './fake-github.ts';
 import { sign as signFreescout } from './freescout-delivery.ts';
+import {
+  type Delivered,
+  drainInbox,
+  type Env,
+  FREESCOUT_API_KEY,
+  type ManualClock,
+  postWebhook,
+  startUpstreamFakes,
+  startUpstreamInstance,
+  type UpstreamFakes,
+  type UpstreamInstance,
+  useUpstreams,
+} from './freescout-github.ts';
+
+export { ISSUE_URL_FIELD_ID, notesOn, PUBLIC_URL } from './freescout-github.ts';
 
 export const WEBHOOK_SECRET = 'autolink-webhook-secret';
-export const ISSUE_URL_FIELD_ID = 7;
-export const PUBLIC_URL = 'https://tickets.example.test';
-/** The fake's one agent, whom the service writes its notes as. */
-export const API_USER_ID = 1;
-export const GITHUB_OWNER = 'raxx-app';
-export const GITHUB_REPO = 'TradeMasterAPI';
 
-export type ManualClock = ReturnType<typeof manualClock>;
-
-/** FreeScout and GitHub fakes on loopback, sharing the test's clock (manual unless told). */
-export interface AutolinkFakes<C extends Clock = ManualClock> {
-  clock: C;
-  github: FakeGitHub;
-  freescout: FakeFreeScout;
-  env(overrides?: Record<string, string | undefined>): Record<string, string | undefined>;
-  close(): Promise<void>;
-}
+/** FreeScout and GitHub fakes with autolink on, sharing the test's clock (manual unless told). */
+export type AutolinkFakes<C extends Clock = ManualClock> = UpstreamFakes<C>;
 
 export function startAutolinkFakes(): Promise<AutolinkFakes>;
 /** With a real clock, for tests where upstreams are slow in real time. */
 export function startAutolinkFakes<C extends Clock>(options: { clock: C }): Promise<AutolinkFakes<C>>;
-export async function startAutolinkFakes(options: { clock?: Clock } = {}): Promise<AutolinkFakes<Clock>> {
-  const clock = options.clock ?? manualClock();
-  const github = await startFakeGitHub({
-    owner: GITHUB_OWNER,
-    repo: GITHUB_REPO,
-    token: 'ghp_autolink',
-    clock,
-  });
-  const freescout = await startFakeFreeScout({
-    apiKey: 'freescout-key',
-    clock,
-    customFieldNames: { [ISSUE_URL_FIELD_ID]: 'github_issue_url' },
-  });
-  return {
-    clock,
-    github,
-    freescout,
-    env: (overrides = {}) => ({
-      LOG_LEVEL: 'silent',
+export function startAutolinkFakes(options: { clock?: Clock } = {}): Promise<AutolinkFakes<Clock>> {
+  return startUpstreamFakes({
+    clock: options.clock ?? manualClock(),
+    githubToken: 'ghp_autolink',
+    featureEnv: {
       FLAG_FREESCOUT_GITHUB_AUTOLINK: '1',
       FREESCOUT_WEBHOOK_SECRET: WEBHOOK_SECRET,
-      GITHUB_REPO: `${GITHUB_OWNER}/${GITHUB_REPO}`,
-      GITHUB_ISSUE_BOT_TOKEN: 'ghp_autolink',
-      GITHUB_API_URL: github.url,
-      FREESCOUT_API_URL: freescout.url,
-      FREESCOUT_API_KEY: 'freescout-key',
-      FREESCOUT_PUBLIC_URL: PUBLIC_URL,
       FREESCOUT_AUTOLINK_MAILBOX_IDS: '1,2',
-      FREESCOUT_GITHUB_ISSUE_URL_FIELD_ID: String(ISSUE_URL_FIELD_ID),
-      FREESCOUT_API_USER_ID: String(API_USER_ID),
-      ...overrides,
-    }),
-    async close() {
-      await github.close();
-      await freescout.close();
     },
-  };
+  });
 }
 
-/** One app instance: the HTTP routes, plus its worker's dependencies to drive it by hand. */
-export interface AutolinkInstance {
-  app: TestApp;
-  clients: Clients;
-  deps: AutolinkDeps;
+export interface AutolinkInstance extends UpstreamInstance {
   deliver(
     event: string,
     body: unknown,
     options?: { source?: 'ops' | 'support'; signature?: string },
-  ): Promise<{ status: number; body: Record<string, unknown> }>;
+  ): Promise<Delivered>;
   runWorker(): ReturnType<typeof runAutolinkWorker>;
-  close(): Promise<void>;
 }
 
 export async function startAutolinkInstance(
   db: Db,
   fakes: AutolinkFakes<Clock>,
-  envOverrides: Record<string, string | undefined> = {},
+  envOverrides: Env = {},
   options: { listen?: boolean } = {},
 ): Promise<AutolinkInstance> {
-  const env = fakes.env(envOverrides);
-  // The app and the test's hand-driven worker share one set of clients, as in the web process.
-  const clients = createClients(loadConfig(env));
-  const instance = await startTestApp({
-    db,
-    env,
-    clock: fakes.clock,
-    clients,
-    listen: options.listen ?? false,
-  });
-  const deps: AutolinkDeps = {
-    db,
-    clients,
-    clock: fakes.clock,
-    log: pino({ level: 'silent' }),
-    config: instance.config,
-  };
+  const instance = await startUpstreamInstance(db, fakes, fakes.env(envOverrides), options);
   return {
-    app: instance,
-    clients,
-    deps,
+    ...instance,
     async deliver(event, body, options = {}) {
       const raw = typeof body === 'string' ? body : JSON.stringify(body);
-      const response = await instance.app.inject({
-        method: 'POST',
-        url: `/api/webhooks/freescout/${options.source ?? 'ops'}`,
-        headers: {
-          'content-type': 'application/json',
-          'x-freescout-event': event,
-          'x-freescout-signature': options.signature ?? sign(raw),
-        },
-        payload: raw,
-      });
-      return { status: response.statusCode, body: response.json() };
+      const headers = {
+        'x-freescout-event': event,
+        'x-freescout-signature': options.signature ?? sign(raw),
+      };
+      return postWebhook(instance.app, `/api/webhooks/freescout/${options.source ?? 'ops'}`, headers, raw);
     },
-    runWorker: () => runAutolinkWorker(deps),
-    async close() {
-      await instance.close();
-      await clients.freescout?.close();
-    },
+    runWorker: () => runAutolinkWorker(instance.deps),
   };
+}
+
+interface AutolinkSetup<C extends Clock> {
+  /** Settings over the fakes' `env()`; a function when they name a fake (its URL, its key). */
+  env?: Env | ((fakes: AutolinkFakes<Clock>) => Env);
+  /** Listen on a loopback port, for FreeScout's webhooks to reach the app. */
+  listen?: boolean;
+  clock?: C;
+}
+
+interface AutolinkFixtures<C extends Clock> {
+  database: TestDatabase;
+  fakes: AutolinkFakes<C>;
+  instance: AutolinkInstance;
+}
+
+/**
+ * A test file's setup: database, fakes and one autolink instance for the whole file; before each
+ * test the features' tables are emptied and the fakes' request logs cleared.
+ */
+export function useAutolink(options?: AutolinkSetup<ManualClock>): AutolinkFixtures<ManualClock>;
+/** With a real clock, for tests where upstreams are slow in real time. */
+export function useAutolink<C extends Clock>(options: AutolinkSetup<C> & { clock: C }): AutolinkFixtures<C>;
+export function useAutolink(options: AutolinkSetup<Clock> = {}): AutolinkFixtures<Clock> {
+  const { env = {}, listen = false, clock = manualClock() } = options;
+  return useUpstreams(
+    () => startAutolinkFakes({ clock }),
+    (db, fakes) => startAutolinkInstance(db, fakes, typeof env === 'function' ? env(fakes) : env, { listen }),
+  );
 }
 
 /** Autolink's test deliveries are signed HMAC-SHA256 hex, with its webhook secret by default. */
@@ -159,29 +124,16 @@ export async function subscribe(fakes: AutolinkFakes<Clock>, instance: AutolinkI
   ];
   const answer = await fetch(`${fakes.freescout.url}/api/webhooks`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-freescout-api-key': 'freescout-key' },
+    headers: { 'content-type': 'application/json', 'x-freescout-api-key': FREESCOUT_API_KEY },
     body: JSON.stringify({ url: `${instance.app.url}/api/webhooks/freescout/ops`, events }),
   });
   if (answer.status !== 201) throw new Error(`webhook registration answered ${answer.status}`);
 }
 
 /** Runs the worker, then jumps past every backoff, until nothing is left to do. */
-export async function drain(instance: AutolinkInstance, clock: ManualClock, rounds = 12): Promise<void> {
-  for (let round = 0; round < rounds; round++) {
-    await instance.runWorker();
-    const open = await instance.deps.db
-      .selectFrom('autolink_delivery')
-      .select('id')
-      .where('status', 'in', ['pending', 'processing'])
-      .execute();
-    if (open.length === 0) return;
-    clock.advance(2 * 60 * 60_000);
-  }
-  throw new Error('autolink deliveries still open after draining');
+export function drain(instance: AutolinkInstance, clock: ManualClock, rounds = 12): Promise<void> {
+  return drainInbox('autolink_delivery', instance, clock, rounds);
 }
 
 export const issuePosts = (github: FakeGitHub) =>
   github.requests.filter((request) => request.method === 'POST' && /\/issues$/.test(request.path));
-
-export const notesOn = (freescout: FakeFreeScout, conversationId: number) =>
-  freescout.state.conversation(conversationId)?.threads.filter((thread) => thread.type === 'note') ?? [];

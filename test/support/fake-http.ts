@@ -48,6 +48,8 @@ export interface FakeHttpServer {
   url: string;
   requests: RecordedRequest[];
   failNext(fault: Fault, match?: FaultMatch): void;
+  /** Forgets recorded requests only, keeping state and scripted faults: a fresh log for the next test or step. */
+  clearRequests(): void;
   /** Forgets recorded requests and scripted faults (fakes with state forget that too), between tests. */
   reset(): void;
   close(): Promise<void>;
@@ -166,6 +168,9 @@ export async function startFakeHttpServer(options: FakeHttpServerOptions): Promi
     requests,
     failNext(fault, match = {}) {
       scripted.push({ fault, match, remaining: match.times ?? 1 });
+    },
+    clearRequests() {
+      requests.length = 0;
     },
     reset() {
       requests.length = 0;

@@ -1,89 +1,62 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type { WebhookDefinition } from '@octokit/webhooks-examples';
-import { pino } from 'pino';
 import { createFreeScoutClient } from '../../src/clients/freescout.ts';
 import { createClients } from '../../src/clients/index.ts';
 import { loadConfig } from '../../src/config.ts';
 import type { Db } from '../../src/db/database.ts';
-import type { SyncDeps } from '../../src/features/github-sync/service.ts';
 import { runGithubSyncWorker } from '../../src/features/github-sync/worker.ts';
-import type { Clients } from '../../src/lib/deps.ts';
-import { manualClock, startTestApp, type TestApp } from './app.ts';
-import { type FakeFreeScout, startFakeFreeScout } from './fake-freescout.ts';
-import { type FakeGitHub, startFakeGitHub } from './fake-github.ts';
+import { manualClock } from './app.ts';
+import type { TestDatabase } from './db.ts';
+import type { FakeFreeScout } from './fake-freescout.ts';
+import type { FakeGitHub } from './fake-github.ts';
+import {
+  type Delivered,
+  drainInbox,
+  type Env,
+  type ManualClock,
+  OWNER,
+  postWebhook,
+  REPO,
+  startUpstreamFakes,
+  startUpstreamInstance,
+  type UpstreamFakes,
+  type UpstreamInstance,
+  useUpstreams,
+} from './freescout-github.ts';
+
+export {
+  API_USER_ID,
+  BOT_LOGIN,
+  ISSUE_URL_FIELD_ID,
+  notesOn,
+  OWNER,
+  PUBLIC_URL,
+  REPO,
+} from './freescout-github.ts';
 
 // The package is JSON behind a CommonJS main: required, not imported.
 const examples = createRequire(import.meta.url)('@octokit/webhooks-examples') as WebhookDefinition[];
 
 export const GITHUB_WEBHOOK_SECRET = 'github-webhook-secret';
-export const OWNER = 'raxx-app';
-export const REPO = 'TradeMasterAPI';
-export const ISSUE_URL_FIELD_ID = 7;
 export const OPERATIONS_MAILBOX_ID = 2;
-export const API_USER_ID = 1;
-export const PUBLIC_URL = 'https://tickets.example.test';
-export const BOT_LOGIN = 'raptor-bot';
 
-export type ManualClock = ReturnType<typeof manualClock>;
+/** FreeScout and GitHub fakes with GitHub sync on, sharing the test's manual clock. */
+export type SyncFakes = UpstreamFakes;
 
-export interface SyncFakes {
-  clock: ManualClock;
-  github: FakeGitHub;
-  freescout: FakeFreeScout;
-  env(overrides?: Record<string, string | undefined>): Record<string, string | undefined>;
-  close(): Promise<void>;
-}
-
-export async function startSyncFakes(): Promise<SyncFakes> {
-  const clock = manualClock();
-  const github = await startFakeGitHub({
-    owner: OWNER,
-    repo: REPO,
-    token: 'ghp_sync',
-    login: BOT_LOGIN,
-    clock,
-  });
-  const freescout = await startFakeFreeScout({
-    apiKey: 'freescout-key',
-    clock,
-    customFieldNames: { [ISSUE_URL_FIELD_ID]: 'github_issue_url' },
-  });
-  return {
-    clock,
-    github,
-    freescout,
-    env: (overrides = {}) => ({
-      LOG_LEVEL: 'silent',
+export function startSyncFakes(): Promise<SyncFakes> {
+  return startUpstreamFakes({
+    clock: manualClock(),
+    githubToken: 'ghp_sync',
+    featureEnv: {
       FLAG_GITHUB_FREESCOUT_SYNC: '1',
       GITHUB_WEBHOOK_SECRET,
-      GITHUB_REPO: `${OWNER}/${REPO}`,
-      GITHUB_ISSUE_BOT_TOKEN: 'ghp_sync',
-      GITHUB_API_URL: github.url,
-      FREESCOUT_API_URL: freescout.url,
-      FREESCOUT_API_KEY: 'freescout-key',
-      FREESCOUT_PUBLIC_URL: PUBLIC_URL,
       FREESCOUT_OPERATIONS_MAILBOX_ID: String(OPERATIONS_MAILBOX_ID),
-      FREESCOUT_GITHUB_ISSUE_URL_FIELD_ID: String(ISSUE_URL_FIELD_ID),
-      FREESCOUT_API_USER_ID: String(API_USER_ID),
-      ...overrides,
-    }),
-    async close() {
-      await github.close();
-      await freescout.close();
     },
-  };
+  });
 }
 
-export interface Delivered {
-  status: number;
-  body: Record<string, unknown>;
-}
-
-export interface SyncInstance {
-  app: TestApp;
-  clients: Clients;
-  deps: SyncDeps;
+export interface SyncInstance extends UpstreamInstance {
   /** POSTs a payload the way GitHub does: JSON, signed with the secret, with a delivery GUID. */
   deliver(
     event: string,
@@ -91,13 +64,12 @@ export interface SyncInstance {
     options?: { guid?: string; signature?: string | null; secret?: string },
   ): Promise<Delivered>;
   runWorker(): ReturnType<typeof runGithubSyncWorker>;
-  close(): Promise<void>;
 }
 
 export async function startSyncInstance(
   db: Db,
   fakes: SyncFakes,
-  envOverrides: Record<string, string | undefined> = {},
+  envOverrides: Env = {},
   clientOptions: { freescoutTimeoutMs?: number } = {},
 ): Promise<SyncInstance> {
   const env = fakes.env(envOverrides);
@@ -110,43 +82,32 @@ export async function startSyncInstance(
       timeoutMs: clientOptions.freescoutTimeoutMs,
     });
   }
-  const instance = await startTestApp({ db, env, clock: fakes.clock, clients });
-  const deps: SyncDeps = {
-    db,
-    clients,
-    clock: fakes.clock,
-    log: pino({ level: 'silent' }),
-    config: instance.config,
-  };
+  const instance = await startUpstreamInstance(db, fakes, env, { clients });
   return {
-    app: instance,
-    clients,
-    deps,
+    ...instance,
     async deliver(event, payload, options = {}) {
       const raw = typeof payload === 'string' ? payload : JSON.stringify(payload);
       const secret = options.secret ?? GITHUB_WEBHOOK_SECRET;
       const signature = options.signature === undefined ? signGitHub(raw, secret) : options.signature;
-      const response = await instance.app.inject({
-        method: 'POST',
-        url: '/api/webhooks/github',
-        headers: {
-          'content-type': 'application/json',
-          'user-agent': 'GitHub-Hookshot/044aadd',
-          'x-github-event': event,
-          'x-github-delivery': options.guid ?? randomUUID(),
-          'x-github-hook-id': '292430182',
-          ...(signature === null ? {} : { 'x-hub-signature-256': signature }),
-        },
-        payload: raw,
-      });
-      return { status: response.statusCode, body: response.json() };
+      const headers = {
+        'user-agent': 'GitHub-Hookshot/044aadd',
+        'x-github-event': event,
+        'x-github-delivery': options.guid ?? randomUUID(),
+        'x-github-hook-id': '292430182',
+        ...(signature === null ? {} : { 'x-hub-signature-256': signature }),
+      };
+      return postWebhook(instance.app, '/api/webhooks/github', headers, raw);
     },
-    runWorker: () => runGithubSyncWorker(deps),
-    async close() {
-      await instance.close();
-      await clients.freescout?.close();
-    },
+    runWorker: () => runGithubSyncWorker(instance.deps),
   };
+}
+
+/**
+ * A test file's setup: database, fakes and one GitHub sync instance for the whole file; before
+ * each test the features' tables are emptied and the fakes' request logs cleared.
+ */
+export function useGitHubSync(): { database: TestDatabase; fakes: SyncFakes; instance: SyncInstance } {
+  return useUpstreams(startSyncFakes, (db, fakes) => startSyncInstance(db, fakes));
 }
 
 /** `sha256=<hex HMAC-SHA256 of the raw body>`, as GitHub computes it. */
@@ -235,18 +196,8 @@ export function issuesEvent(
 }
 
 /** Runs the worker, then jumps past every backoff, until nothing is left to do. */
-export async function drainSync(instance: SyncInstance, clock: ManualClock, rounds = 12): Promise<void> {
-  for (let round = 0; round < rounds; round++) {
-    await instance.runWorker();
-    const open = await instance.deps.db
-      .selectFrom('github_sync_delivery')
-      .select('id')
-      .where('status', 'in', ['pending', 'processing'])
-      .execute();
-    if (open.length === 0) return;
-    clock.advance(2 * 60 * 60_000);
-  }
-  throw new Error('GitHub sync deliveries still open after draining');
+export function drainSync(instance: SyncInstance, clock: ManualClock, rounds = 12): Promise<void> {
+  return drainInbox('github_sync_delivery', instance, clock, rounds);
 }
 
 export const ticketCreates = (freescout: FakeFreeScout) =>
@@ -255,6 +206,3 @@ export const ticketCreates = (freescout: FakeFreeScout) =>
 export const linkComments = (github: FakeGitHub, number: number) =>
   github.state.issue(number)?.comments.filter((comment) => comment.body.startsWith('[freescout-autolink]')) ??
   [];
-
-export const notesOn = (freescout: FakeFreeScout, conversationId: number) =>
-  freescout.state.conversation(conversationId)?.threads.filter((thread) => thread.type === 'note') ?? [];
