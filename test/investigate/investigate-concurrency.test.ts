@@ -1,40 +1,20 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { OpenDatabase } from '../../src/db/database.ts';
-import type { TestApp } from '../support/app.ts';
-import { openTestDatabase, type TestDatabase, truncate } from '../support/db.ts';
-import { type FakeFreeScout, startFakeFreeScout } from '../support/fake-freescout.ts';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { startFakeFreeScout } from '../support/fake-freescout.ts';
 import {
   API_KEY,
   CREATE_PATH,
   clickInvestigate,
   creates,
-  startInvestigateApp,
+  useInvestigateApp,
 } from '../support/investigate.ts';
+import { useFixture, useTestDatabase } from '../support/setup.ts';
 
-let database: TestDatabase;
-let secondDatabase: OpenDatabase;
-let fake: FakeFreeScout;
-let first: TestApp;
-let second: TestApp;
-
-beforeAll(async () => {
-  database = await openTestDatabase();
-  secondDatabase = await database.openAnother();
-  fake = await startFakeFreeScout({ apiKey: API_KEY });
-  first = await startInvestigateApp({ db: database.db, fake });
-  second = await startInvestigateApp({ db: secondDatabase.db, fake });
-});
-afterEach(async () => {
-  await truncate(database, 'investigate_ticket', 'investigate_attempt');
-  fake.requests.length = 0;
-});
-afterAll(async () => {
-  await first.close();
-  await second.close();
-  await fake.close();
-  await secondDatabase.close();
-  await database.close();
-});
+const database = useTestDatabase({ truncateBeforeEach: ['investigate_ticket', 'investigate_attempt'] });
+const secondDatabase = useFixture(() => database.openAnother());
+const fake = useFixture(() => startFakeFreeScout({ apiKey: API_KEY }));
+const first = useInvestigateApp(() => ({ db: database.db, fake }));
+const second = useInvestigateApp(() => ({ db: secondDatabase.db, fake }));
+beforeEach(() => fake.reset());
 
 describe('investigate under concurrent clicks', () => {
   it('makes exactly one FreeScout create for 20 simultaneous clicks spread over two instances', async () => {

@@ -1,31 +1,27 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { TestApp } from '../support/app.ts';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { manualClock } from '../support/app.ts';
-import { openTestDatabase, type TestDatabase, truncate } from '../support/db.ts';
-import { type FakeFreeScout, startFakeFreeScout } from '../support/fake-freescout.ts';
-import { API_KEY, clickInvestigate, creates, startInvestigateApp } from '../support/investigate.ts';
+import { startFakeFreeScout } from '../support/fake-freescout.ts';
+import {
+  API_KEY,
+  clickInvestigate,
+  creates,
+  startInvestigateApp,
+  useInvestigateApp,
+} from '../support/investigate.ts';
+import { useFixture, useTestDatabase } from '../support/setup.ts';
 
 const MINUTE = 60_000;
 
-let database: TestDatabase;
-let fake: FakeFreeScout;
-let app: TestApp;
 const clock = manualClock();
-
-beforeAll(async () => {
-  database = await openTestDatabase();
-  fake = await startFakeFreeScout({ apiKey: API_KEY, clock });
-  app = await startInvestigateApp({ db: database.db, fake, clock, env: { INVESTIGATE_DEDUP_MINUTES: '60' } });
-});
-afterEach(async () => {
-  await truncate(database, 'investigate_ticket', 'investigate_attempt');
-  fake.requests.length = 0;
-});
-afterAll(async () => {
-  await app.close();
-  await fake.close();
-  await database.close();
-});
+const database = useTestDatabase({ truncateBeforeEach: ['investigate_ticket', 'investigate_attempt'] });
+const fake = useFixture(() => startFakeFreeScout({ apiKey: API_KEY, clock }));
+const app = useInvestigateApp(() => ({
+  db: database.db,
+  fake,
+  clock,
+  env: { INVESTIGATE_DEDUP_MINUTES: '60' },
+}));
+beforeEach(() => fake.reset());
 
 describe('investigate dedup window', () => {
   it('answers a repeat click within the window with 200 and the same ticket, without calling FreeScout', async () => {

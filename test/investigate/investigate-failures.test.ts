@@ -1,41 +1,27 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { TestApp } from '../support/app.ts';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { manualClock } from '../support/app.ts';
-import { openTestDatabase, type TestDatabase, truncate } from '../support/db.ts';
-import { type FakeFreeScout, startFakeFreeScout } from '../support/fake-freescout.ts';
+import { startFakeFreeScout } from '../support/fake-freescout.ts';
 import {
   API_KEY,
   CREATE_PATH,
   clickInvestigate,
   creates,
   OPERATIONS_MAILBOX_ID,
-  startInvestigateApp,
+  useInvestigateApp,
 } from '../support/investigate.ts';
+import { useFixture, useTestDatabase } from '../support/setup.ts';
 
 const clock = manualClock();
 const TIMEOUT_MS = 1_000;
 /** An unknown create settles after the client's timeout plus as much again. */
 const SETTLE_MS = 2 * TIMEOUT_MS;
-let database: TestDatabase;
-let fake: FakeFreeScout;
-let app: TestApp;
 
-beforeAll(async () => {
-  database = await openTestDatabase();
-  fake = await startFakeFreeScout({ apiKey: API_KEY, clock });
-  app = await startInvestigateApp({ db: database.db, fake, clock, timeoutMs: TIMEOUT_MS });
-});
-afterEach(async () => {
-  await truncate(database, 'investigate_ticket', 'investigate_attempt');
-  fake.requests.length = 0;
-  clock.advance(2 * 60 * 60_000);
-});
-afterAll(async () => {
-  await app.close();
-  await fake.close();
-  await database.close();
-});
+const database = useTestDatabase({ truncateBeforeEach: ['investigate_ticket', 'investigate_attempt'] });
+const fake = useFixture(() => startFakeFreeScout({ apiKey: API_KEY, clock }));
+const app = useInvestigateApp(() => ({ db: database.db, fake, clock, timeoutMs: TIMEOUT_MS }));
+beforeEach(() => fake.reset());
+afterEach(() => clock.advance(2 * 60 * 60_000));
 
 const ticketsFor = (surface: string) =>
   fake.state.conversations().filter((conversation) => conversation.subject.includes(`: ${surface} is`));

@@ -1,7 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startTestApp } from '../support/app.ts';
-import { openTestDatabase, type TestDatabase } from '../support/db.ts';
-import { type FakeFreeScout, startFakeFreeScout } from '../support/fake-freescout.ts';
+import { startFakeFreeScout } from '../support/fake-freescout.ts';
 import {
   API_KEY,
   CONSOLE_TOKEN,
@@ -10,19 +9,12 @@ import {
   INVESTIGATE_PATH,
   investigateEnv,
   startInvestigateApp,
+  useInvestigateApp,
 } from '../support/investigate.ts';
+import { useFixture, useTestDatabase } from '../support/setup.ts';
 
-let database: TestDatabase;
-let fake: FakeFreeScout;
-
-beforeAll(async () => {
-  database = await openTestDatabase();
-  fake = await startFakeFreeScout({ apiKey: API_KEY });
-});
-afterAll(async () => {
-  await fake.close();
-  await database.close();
-});
+const database = useTestDatabase();
+const fake = useFixture(() => startFakeFreeScout({ apiKey: API_KEY }));
 
 const click = { surface: 'payments', state: 'DEGRADED' };
 
@@ -64,42 +56,33 @@ describe('investigate gating', () => {
     },
   );
 
-  it('refuses a caller without the internal token with 401', async () => {
-    const app = await startInvestigateApp({ db: database.db, fake });
-    try {
+  describe('with the feature on and configured', () => {
+    const app = useInvestigateApp(() => ({ db: database.db, fake }));
+
+    it('refuses a caller without the internal token with 401', async () => {
       const response = await app.app.inject({ method: 'POST', url: INVESTIGATE_PATH, payload: click });
       expect(response.statusCode).toBe(401);
       expect(response.json()).toMatchObject({ error: 'unauthorized' });
-    } finally {
-      await app.close();
-    }
-  });
+    });
 
-  it.each([
-    ['no surface', { state: 'DEGRADED' }],
-    ['an empty surface', { surface: '  ', state: 'DEGRADED' }],
-    ['no state', { surface: 'payments' }],
-    ['a state that is not a string', { surface: 'payments', state: 3 }],
-    ['a tile_url that is not a URL', { ...click, tile_url: 'not a url' }],
-    ['a tile_url that is not http(s)', { ...click, tile_url: 'javascript:alert(1)' }],
-    ['a detail that is not a string', { ...click, detail: { text: 'x' } }],
-  ])('answers 400 invalid_payload for %s, without calling FreeScout', async (_name, body) => {
-    const app = await startInvestigateApp({ db: database.db, fake });
-    try {
+    it.each([
+      ['no surface', { state: 'DEGRADED' }],
+      ['an empty surface', { surface: '  ', state: 'DEGRADED' }],
+      ['no state', { surface: 'payments' }],
+      ['a state that is not a string', { surface: 'payments', state: 3 }],
+      ['a tile_url that is not a URL', { ...click, tile_url: 'not a url' }],
+      ['a tile_url that is not http(s)', { ...click, tile_url: 'javascript:alert(1)' }],
+      ['a detail that is not a string', { ...click, detail: { text: 'x' } }],
+    ])('answers 400 invalid_payload for %s, without calling FreeScout', async (_name, body) => {
       const answer = await clickInvestigate(app, body);
       expect(answer).toEqual({
         status: 400,
         body: { error: 'invalid_payload', message: expect.any(String) },
       });
       expect(creates(fake)).toHaveLength(0);
-    } finally {
-      await app.close();
-    }
-  });
+    });
 
-  it('answers 400 invalid_json for a body that is not JSON', async () => {
-    const app = await startInvestigateApp({ db: database.db, fake });
-    try {
+    it('answers 400 invalid_json for a body that is not JSON', async () => {
       const response = await app.app.inject({
         method: 'POST',
         url: INVESTIGATE_PATH,
@@ -108,22 +91,15 @@ describe('investigate gating', () => {
       });
       expect(response.statusCode).toBe(400);
       expect(response.json()).toMatchObject({ error: 'invalid_json' });
-    } finally {
-      await app.close();
-    }
-  });
+    });
 
-  it('lists the route in the OpenAPI document', async () => {
-    const app = await startInvestigateApp({ db: database.db, fake });
-    try {
+    it('lists the route in the OpenAPI document', async () => {
       const document = (await app.app.inject({ url: '/docs/openapi.json' })).json();
       const operation = document.paths[INVESTIGATE_PATH]?.post;
       expect(operation?.requestBody?.content?.['application/json']?.schema?.required).toEqual(
         expect.arrayContaining(['surface', 'state']),
       );
       expect(Object.keys(operation?.responses ?? {})).toEqual(expect.arrayContaining(['200', '201', '502']));
-    } finally {
-      await app.close();
-    }
+    });
   });
 });

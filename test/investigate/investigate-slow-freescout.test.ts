@@ -1,14 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TestApp } from '../support/app.ts';
-import { openTestDatabase, type TestDatabase } from '../support/db.ts';
-import { type FakeFreeScout, startFakeFreeScout } from '../support/fake-freescout.ts';
+import { describe, expect, it } from 'vitest';
+import { startFakeFreeScout } from '../support/fake-freescout.ts';
 import {
   API_KEY,
   CREATE_PATH,
   clickInvestigate,
   creates,
-  startInvestigateApp,
+  useInvestigateApp,
 } from '../support/investigate.ts';
+import { useFixture, useTestDatabase } from '../support/setup.ts';
 
 /**
  * FreeScout slower than the client's timeout, in real time: the create times out, FreeScout
@@ -19,20 +18,9 @@ import {
 const TIMEOUT_MS = 1_000;
 const FREESCOUT_CREATE_MS = 1_500;
 
-let database: TestDatabase;
-let fake: FakeFreeScout;
-let app: TestApp;
-
-beforeAll(async () => {
-  database = await openTestDatabase();
-  fake = await startFakeFreeScout({ apiKey: API_KEY });
-  app = await startInvestigateApp({ db: database.db, fake, timeoutMs: TIMEOUT_MS });
-});
-afterAll(async () => {
-  await app.close();
-  await fake.close();
-  await database.close();
-});
+const database = useTestDatabase();
+const fake = useFixture(() => startFakeFreeScout({ apiKey: API_KEY }));
+const app = useInvestigateApp(() => ({ db: database.db, fake, timeoutMs: TIMEOUT_MS }));
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const ticketsFor = (surface: string) =>

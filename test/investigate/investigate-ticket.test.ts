@@ -1,35 +1,20 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { TestApp } from '../support/app.ts';
-import { openTestDatabase, type TestDatabase, truncate } from '../support/db.ts';
-import { type FakeFreeScout, startFakeFreeScout } from '../support/fake-freescout.ts';
+import { describe, expect, it } from 'vitest';
+import { startFakeFreeScout } from '../support/fake-freescout.ts';
 import {
   API_KEY,
   clickInvestigate,
   creates,
   OPERATIONS_MAILBOX_ID,
   PUBLIC_URL,
-  startInvestigateApp,
+  useInvestigateApp,
 } from '../support/investigate.ts';
+import { useFixture, useTestDatabase } from '../support/setup.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
-let database: TestDatabase;
-let fake: FakeFreeScout;
-let app: TestApp;
-
-beforeAll(async () => {
-  database = await openTestDatabase();
-  fake = await startFakeFreeScout({ apiKey: API_KEY });
-  app = await startInvestigateApp({ db: database.db, fake });
-});
-afterEach(async () => {
-  await truncate(database, 'investigate_ticket', 'investigate_attempt');
-});
-afterAll(async () => {
-  await app.close();
-  await fake.close();
-  await database.close();
-});
+const database = useTestDatabase({ truncateBeforeEach: ['investigate_ticket', 'investigate_attempt'] });
+const fake = useFixture(() => startFakeFreeScout({ apiKey: API_KEY }));
+const app = useInvestigateApp(() => ({ db: database.db, fake }));
 
 describe('POST /api/console/status/investigate', () => {
   it('opens an Operations ticket tagged auto:status and answers 201 with its public link', async () => {

@@ -1,33 +1,27 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { OpsSummary } from '../../src/features/ops/summary.ts';
-import { manualClock, type TestApp } from '../support/app.ts';
-import { openTestDatabase, type TestDatabase } from '../support/db.ts';
-import { type FakeFreeScout, startFakeFreeScout } from '../support/fake-freescout.ts';
+import { manualClock } from '../support/app.ts';
+import { startFakeFreeScout } from '../support/fake-freescout.ts';
 import {
   API_KEY,
   CONSOLE_TOKEN,
   clickInvestigate,
   PUBLIC_URL,
-  startInvestigateApp,
+  useInvestigateApp,
 } from '../support/investigate.ts';
+import { useFixture, useTestDatabase } from '../support/setup.ts';
 
 const MINUTE = 60_000;
 
-let database: TestDatabase;
-let fake: FakeFreeScout;
-let app: TestApp;
 const clock = manualClock();
-
-beforeAll(async () => {
-  database = await openTestDatabase();
-  fake = await startFakeFreeScout({ apiKey: API_KEY, clock });
-  app = await startInvestigateApp({ db: database.db, fake, clock, env: { INVESTIGATE_DEDUP_MINUTES: '60' } });
-});
-afterAll(async () => {
-  await app.close();
-  await fake.close();
-  await database.close();
-});
+const database = useTestDatabase();
+const fake = useFixture(() => startFakeFreeScout({ apiKey: API_KEY, clock }));
+const app = useInvestigateApp(() => ({
+  db: database.db,
+  fake,
+  clock,
+  env: { INVESTIGATE_DEDUP_MINUTES: '60' },
+}));
 
 async function tickets(): Promise<OpsSummary['investigate']['tickets']> {
   const response = await app.app.inject({

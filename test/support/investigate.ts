@@ -3,6 +3,7 @@ import type { Db } from '../../src/db/database.ts';
 import type { Clock } from '../../src/lib/clock.ts';
 import { startTestApp, type TestApp } from './app.ts';
 import type { FakeFreeScout } from './fake-freescout.ts';
+import { useFixture } from './setup.ts';
 
 export const API_KEY = 'investigate-freescout-key';
 export const CONSOLE_TOKEN = 'console-internal-token';
@@ -22,14 +23,16 @@ export function investigateEnv(fake: FakeFreeScout, overrides: Record<string, st
   };
 }
 
-/** The real app against the fake FreeScout, with a short client timeout so timeouts are cheap to provoke. */
-export async function startInvestigateApp(options: {
+export interface InvestigateAppOptions {
   db: Db;
   fake: FakeFreeScout;
   clock?: Clock;
   timeoutMs?: number;
   env?: Record<string, string | undefined>;
-}): Promise<TestApp> {
+}
+
+/** The real app against the fake FreeScout, with a short client timeout so timeouts are cheap to provoke. */
+export async function startInvestigateApp(options: InvestigateAppOptions): Promise<TestApp> {
   const freescout = createFreeScoutClient({
     baseUrl: options.fake.url,
     apiKey: API_KEY,
@@ -48,6 +51,14 @@ export async function startInvestigateApp(options: {
       await freescout.close();
     },
   };
+}
+
+/**
+ * `startInvestigateApp` as the file's app (see `useTestApp`): options may be a function, read
+ * when the app starts, so they can name the database and the fake opened before it.
+ */
+export function useInvestigateApp(options: InvestigateAppOptions | (() => InvestigateAppOptions)): TestApp {
+  return useFixture(() => startInvestigateApp(typeof options === 'function' ? options() : options));
 }
 
 export interface Click {
