@@ -1,9 +1,10 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { pruneDeliveryLog } from '../../src/features/ops/deliveries.ts';
-import { startTestApp, type TestApp } from '../support/app.ts';
-import { openTestDatabase, type TestDatabase, truncate } from '../support/db.ts';
+import { startTestApp } from '../support/app.ts';
+import { truncate } from '../support/db.ts';
 import { conversationPayload, freescoutDelivery } from '../support/freescout-delivery.ts';
 import { bouncePayload, deliveryPayload, postmarkEnv, postPostmark } from '../support/postmark.ts';
+import { useTestApp, useTestDatabase } from '../support/setup.ts';
 
 const TOKEN = 'ops-internal-token-91bc';
 const AUDIT_SECRET = 'audit-secret-delivery-log';
@@ -11,29 +12,19 @@ const AUTOLINK_SECRET = 'autolink-secret-delivery-log';
 const AUDIT = '/api/internal/freescout-webhook/audit';
 const auth = { authorization: `Bearer ${TOKEN}` };
 
-let database: TestDatabase;
-let app: TestApp;
-
-beforeAll(async () => {
-  database = await openTestDatabase();
-  app = await startTestApp({
-    db: database.db,
-    env: {
-      INTERNAL_API_TOKEN: TOKEN,
-      FLAG_FREESCOUT_WEBHOOK_RECEIVE: '1',
-      FREESCOUT_AUDIT_WEBHOOK_SECRET: AUDIT_SECRET,
-      FLAG_FREESCOUT_GITHUB_AUTOLINK: '1',
-      FREESCOUT_WEBHOOK_SECRET: AUTOLINK_SECRET,
-      FREESCOUT_API_USER_ID: '1',
-      ...postmarkEnv,
-    },
-  });
-});
-afterAll(async () => {
-  await app.close();
-  await database.close();
-});
-beforeEach(() => truncate(database, 'delivery_log', 'freescout_ticket_cache'));
+const database = useTestDatabase({ truncateBeforeEach: ['delivery_log', 'freescout_ticket_cache'] });
+const app = useTestApp(() => ({
+  db: database.db,
+  env: {
+    INTERNAL_API_TOKEN: TOKEN,
+    FLAG_FREESCOUT_WEBHOOK_RECEIVE: '1',
+    FREESCOUT_AUDIT_WEBHOOK_SECRET: AUDIT_SECRET,
+    FLAG_FREESCOUT_GITHUB_AUTOLINK: '1',
+    FREESCOUT_WEBHOOK_SECRET: AUTOLINK_SECRET,
+    FREESCOUT_API_USER_ID: '1',
+    ...postmarkEnv,
+  },
+}));
 
 function audit(body: unknown, options: Parameters<typeof freescoutDelivery>[1]) {
   const { payload, headers } = freescoutDelivery(body, options);
@@ -49,6 +40,18 @@ async function loggedRows(count: number) {
   }
   throw new Error(`fewer than ${count} delivery_log rows after 5 s`);
 }
+
+/** A processed audit delivery as the log stores it, received at `received_at`. */
+const logRow = (received_at: Date) => ({
+  received_at,
+  route: AUDIT,
+  event: 'convo.status',
+  delivery_id: null,
+  status: 200,
+  duration_ms: 1,
+  outcome: 'processed' as const,
+  detail: null,
+});
 
 async function listDeliveries(query: string) {
   const response = await app.app.inject({
@@ -163,16 +166,9 @@ describe('the delivery log', () => {
 
   it('prunes rows older than the retention in batches and keeps the rest', async () => {
     const now = new Date('2026-11-25T12:00:00Z');
-    const rows = Array.from({ length: 25 }, (_, index) => ({
-      received_at: new Date(now.getTime() - (index < 20 ? 20 : 1) * 86_400_000),
-      route: AUDIT,
-      event: 'convo.status',
-      delivery_id: null,
-      status: 200,
-      duration_ms: 1,
-      outcome: 'processed' as const,
-      detail: null,
-    }));
+    const rows = Array.from({ length: 25 }, (_, index) =>
+      logRow(new Date(now.getTime() - (index < 20 ? 20 : 1) * 86_400_000)),
+    );
     await database.db.insertInto('delivery_log').values(rows).execute();
     const pruned = await pruneDeliveryLog(
       { db: database.db, clock: { now: () => now } },
@@ -196,16 +192,7 @@ describe('reading the log right after a delivery', () => {
 describe('the delivery log retention job', () => {
   it('prunes in the background once the app runs its background jobs, and holds its lease meanwhile', async () => {
     const now = new Date();
-    const at = (days: number) => ({
-      received_at: new Date(now.getTime() - days * 86_400_000),
-      route: AUDIT,
-      event: 'convo.status',
-      delivery_id: null,
-      status: 200,
-      duration_ms: 1,
-      outcome: 'processed' as const,
-      detail: null,
-    });
+    const at = (days: number) => logRow(new Date(now.getTime() - days * 86_400_000));
     await database.db
       .insertInto('delivery_log')
       .values([at(15), at(15), at(2)])

@@ -1,12 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createClients } from '../../src/clients/index.ts';
 import { loadConfig } from '../../src/config.ts';
-import { manualClock, startTestApp, type TestApp } from '../support/app.ts';
-import { openTestDatabase, type TestDatabase } from '../support/db.ts';
-import { type FakeGitHub, startFakeGitHub } from '../support/fake-github.ts';
-import { type FakeSlack, startFakeSlack } from '../support/fake-slack.ts';
+import { manualClock, startTestApp } from '../support/app.ts';
+import { startFakeGitHub } from '../support/fake-github.ts';
+import { startFakeSlack } from '../support/fake-slack.ts';
 import { conversationPayload, freescoutDelivery } from '../support/freescout-delivery.ts';
 import { type SeededOps, seedOpsData } from '../support/ops.ts';
+import { useFixture, useTestApp, useTestDatabase } from '../support/setup.ts';
 
 const TOKEN = 'ops-internal-token-77de';
 const AUDIT_SECRET = 'audit-secret-metrics';
@@ -14,17 +14,14 @@ const NOW = new Date('2026-11-25T12:40:00Z');
 const HOST = 'raptor.test';
 const auth = { authorization: `Bearer ${TOKEN}` };
 
-let database: TestDatabase;
-let app: TestApp;
-let slack: FakeSlack;
-let github: FakeGitHub;
+const database = useTestDatabase();
 let seeded: SeededOps;
-
 beforeAll(async () => {
-  database = await openTestDatabase();
   seeded = await seedOpsData(database.db, NOW);
-  slack = await startFakeSlack();
-  github = await startFakeGitHub({ owner: 'raxx', repo: 'app' });
+});
+const slack = useFixture(() => startFakeSlack());
+const github = useFixture(() => startFakeGitHub({ owner: 'raxx', repo: 'app' }));
+const app = useTestApp(() => {
   const env = {
     GITHUB_REPO: 'raxx/app',
     GITHUB_ISSUE_BOT_TOKEN: 'ghp_metrics_test_token',
@@ -36,18 +33,7 @@ beforeAll(async () => {
     SLACK_BOT_TOKEN: 'xoxb-metrics-test',
     SLACK_API_URL: slack.url,
   };
-  app = await startTestApp({
-    db: database.db,
-    clock: manualClock(NOW),
-    env,
-    clients: createClients(loadConfig(env)),
-  });
-});
-afterAll(async () => {
-  await app.close();
-  await slack.close();
-  await github.close();
-  await database.close();
+  return { db: database.db, clock: manualClock(NOW), env, clients: createClients(loadConfig(env)) };
 });
 
 async function scrape(): Promise<string> {

@@ -1,9 +1,9 @@
 import { execFileSync } from 'node:child_process';
-import { type Browser, chromium, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { manualClock, startTestApp, type TestApp } from '../support/app.ts';
-import { openTestDatabase, type TestDatabase } from '../support/db.ts';
+import { chromium, type Page } from 'playwright-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { manualClock } from '../support/app.ts';
 import { type SeededOps, seedOpsData } from '../support/ops.ts';
+import { useFixture, useTestApp, useTestDatabase } from '../support/setup.ts';
 
 const TOKEN = 'ops-browser-token-3f9a';
 const NOW = new Date('2026-11-25T12:40:00Z');
@@ -26,42 +26,41 @@ if (!chromiumPath && process.env.REQUIRE_BROWSER) {
 }
 
 describe.skipIf(!chromiumPath)('the operator page in headless Chromium', () => {
-  let database: TestDatabase;
-  let app: TestApp;
-  let browser: Browser;
-  let page: Page;
+  const database = useTestDatabase();
   let seeded: SeededOps;
+  beforeAll(async () => {
+    seeded = await seedOpsData(database.db, NOW);
+  });
+  const app = useTestApp(() => ({
+    db: database.db,
+    clock: manualClock(NOW),
+    listen: true,
+    env: {
+      INTERNAL_API_TOKEN: TOKEN,
+      FLAG_FREESCOUT_WEBHOOK_RECEIVE: '1',
+      FREESCOUT_AUDIT_WEBHOOK_SECRET: 'audit-secret-browser',
+      FLAG_FREESCOUT_RBAC_REVOKE: '1',
+      FLAG_POSTMARK_DELIVERY_MONITOR: '1',
+      POSTMARK_DELIVERY_WEBHOOK_SECRET: 'postmark-token-browser',
+      FLAG_FREESCOUT_GITHUB_AUTOLINK: '1',
+      FREESCOUT_WEBHOOK_SECRET: 'autolink-secret-browser',
+      GITHUB_REPO: 'raxx/app',
+      GITHUB_ISSUE_BOT_TOKEN: 'ghp_browser_test_token',
+      FREESCOUT_API_URL: 'https://help.raxx.test/api',
+      FREESCOUT_API_KEY: 'freescout-key-browser',
+      FREESCOUT_PUBLIC_URL: 'https://help.raxx.test',
+      FREESCOUT_API_USER_ID: '1',
+      FREESCOUT_AUTOLINK_MAILBOX_IDS: '1,2',
+      FLAG_CONSOLE_INVESTIGATE_FROM_STATUS: '1',
+      FLAG_FREESCOUT_CACHE_POLL: '1',
+    },
+  }));
+  const browser = useFixture(() => chromium.launch({ executablePath: chromiumPath, args: ['--no-sandbox'] }));
+  let page: Page;
   const outsideRequests: string[] = [];
   const consoleErrors: string[] = [];
 
   beforeAll(async () => {
-    database = await openTestDatabase();
-    seeded = await seedOpsData(database.db, NOW);
-    app = await startTestApp({
-      db: database.db,
-      clock: manualClock(NOW),
-      listen: true,
-      env: {
-        INTERNAL_API_TOKEN: TOKEN,
-        FLAG_FREESCOUT_WEBHOOK_RECEIVE: '1',
-        FREESCOUT_AUDIT_WEBHOOK_SECRET: 'audit-secret-browser',
-        FLAG_FREESCOUT_RBAC_REVOKE: '1',
-        FLAG_POSTMARK_DELIVERY_MONITOR: '1',
-        POSTMARK_DELIVERY_WEBHOOK_SECRET: 'postmark-token-browser',
-        FLAG_FREESCOUT_GITHUB_AUTOLINK: '1',
-        FREESCOUT_WEBHOOK_SECRET: 'autolink-secret-browser',
-        GITHUB_REPO: 'raxx/app',
-        GITHUB_ISSUE_BOT_TOKEN: 'ghp_browser_test_token',
-        FREESCOUT_API_URL: 'https://help.raxx.test/api',
-        FREESCOUT_API_KEY: 'freescout-key-browser',
-        FREESCOUT_PUBLIC_URL: 'https://help.raxx.test',
-        FREESCOUT_API_USER_ID: '1',
-        FREESCOUT_AUTOLINK_MAILBOX_IDS: '1,2',
-        FLAG_CONSOLE_INVESTIGATE_FROM_STATUS: '1',
-        FLAG_FREESCOUT_CACHE_POLL: '1',
-      },
-    });
-    browser = await chromium.launch({ executablePath: chromiumPath, args: ['--no-sandbox'] });
     const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
     page = await context.newPage();
     page.on('request', (request) => {
@@ -72,12 +71,6 @@ describe.skipIf(!chromiumPath)('the operator page in headless Chromium', () => {
       if (message.type() === 'error' && !message.text().includes('401')) consoleErrors.push(message.text());
     });
     page.on('pageerror', (error) => consoleErrors.push(error.message));
-  }, 60_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    await app?.close();
-    await database?.close();
   });
 
   const figure = (key: string) => page.locator(`[data-k="${key}"]`).first().textContent();

@@ -1,38 +1,31 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { OpsSummary } from '../../src/features/ops/summary.ts';
-import { manualClock, startTestApp, type TestApp } from '../support/app.ts';
-import { openTestDatabase, type TestDatabase } from '../support/db.ts';
+import { manualClock } from '../support/app.ts';
 import { type SeededOps, seedOpsData } from '../support/ops.ts';
+import { useTestApp, useTestDatabase } from '../support/setup.ts';
 
 const TOKEN = 'ops-internal-token-5ae1';
 const NOW = new Date('2026-11-25T12:40:00Z');
 const auth = { authorization: `Bearer ${TOKEN}` };
 
-let database: TestDatabase;
-let app: TestApp;
+const database = useTestDatabase();
 let seeded: SeededOps;
-
 beforeAll(async () => {
-  database = await openTestDatabase();
   seeded = await seedOpsData(database.db, NOW);
-  app = await startTestApp({
-    db: database.db,
-    clock: manualClock(NOW),
-    env: {
-      INTERNAL_API_TOKEN: TOKEN,
-      FLAG_FREESCOUT_WEBHOOK_RECEIVE: '1',
-      FREESCOUT_AUDIT_WEBHOOK_SECRET: 'audit-secret-1234',
-      FLAG_FREESCOUT_GITHUB_AUTOLINK: '1',
-      FLAG_FREESCOUT_RBAC_REVOKE: '1',
-      FREESCOUT_API_URL: 'http://127.0.0.1:9/api',
-      FREESCOUT_API_KEY: 'freescout-key-1234',
-    },
-  });
 });
-afterAll(async () => {
-  await app.close();
-  await database.close();
-});
+const app = useTestApp(() => ({
+  db: database.db,
+  clock: manualClock(NOW),
+  env: {
+    INTERNAL_API_TOKEN: TOKEN,
+    FLAG_FREESCOUT_WEBHOOK_RECEIVE: '1',
+    FREESCOUT_AUDIT_WEBHOOK_SECRET: 'audit-secret-1234',
+    FLAG_FREESCOUT_GITHUB_AUTOLINK: '1',
+    FLAG_FREESCOUT_RBAC_REVOKE: '1',
+    FREESCOUT_API_URL: 'http://127.0.0.1:9/api',
+    FREESCOUT_API_KEY: 'freescout-key-1234',
+  },
+}));
 
 async function summary(): Promise<OpsSummary> {
   const response = await app.app.inject({ method: 'GET', url: '/api/_internal/ops/summary', headers: auth });

@@ -1,18 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { recordPostmarkEvent } from '../../src/features/postmark/events.ts';
 import { interpretPostmarkPayload, type PostmarkEvent } from '../../src/features/postmark/payload.ts';
 import { prunePostmarkEvents } from '../../src/features/postmark/retention.ts';
-import { openTestDatabase, type TestDatabase } from '../support/db.ts';
 import { bouncePayload, deliveryPayload } from '../support/postmark.ts';
+import { useTestDatabase } from '../support/setup.ts';
 
 const HOUR = 60 * 60_000;
 const NOW = new Date('2026-11-25T12:20:00Z');
 
-let database: TestDatabase;
-beforeAll(async () => {
-  database = await openTestDatabase();
-});
-afterAll(() => database.close());
+const database = useTestDatabase();
 
 function eventOf(payload: Record<string, unknown>): PostmarkEvent {
   const interpreted = interpretPostmarkPayload(payload, Buffer.from(JSON.stringify(payload)), NOW);
