@@ -1,21 +1,10 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { OpenDatabase } from '../../src/db/database.ts';
+import { describe, expect, it } from 'vitest';
 import { claimAlert, type PostmarkAlert } from '../../src/features/postmark/alerts.ts';
 import { DAY_MS, HOUR_MS, MINUTE_MS } from '../../src/features/postmark/events.ts';
-import { openTestDatabase, type TestDatabase, truncate } from '../support/db.ts';
+import { useFixture, useTestDatabase } from '../support/setup.ts';
 
-let database: TestDatabase;
-let other: OpenDatabase;
-
-beforeAll(async () => {
-  database = await openTestDatabase();
-  other = await database.openAnother();
-});
-afterAll(async () => {
-  await other.close();
-  await database.close();
-});
-beforeEach(() => truncate(database, 'postmark_alert_state'));
+const database = useTestDatabase({ truncateBeforeEach: ['postmark_alert_state'] });
+const other = useFixture(() => database.openAnother());
 
 const T0 = new Date('2026-11-24T12:00:00Z');
 

@@ -1,9 +1,7 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { manualClock, startTestApp, type TestApp } from '../support/app.ts';
-import { openTestDatabase, type TestDatabase, truncate } from '../support/db.ts';
 import { startFakeAlertsSource } from '../support/fake-alerts-source.ts';
-import type { FakeHttpServer } from '../support/fake-http.ts';
-import { type FakeSlack, startFakeSlack } from '../support/fake-slack.ts';
+import { startFakeSlack } from '../support/fake-slack.ts';
 import {
   bouncePayload,
   deliveryPayload,
@@ -11,31 +9,21 @@ import {
   postPostmark,
   spamComplaintPayload,
 } from '../support/postmark.ts';
+import { useFixture, useTestDatabase } from '../support/setup.ts';
 
 const SLACK_TOKEN = 'xoxb-test-0123456789';
 const OPERATOR_CHANNEL = 'D0OPERATOR1';
 
-let database: TestDatabase;
-let slack: FakeSlack;
-let alertsSource: FakeHttpServer;
+const database = useTestDatabase({
+  truncateBeforeEach: ['postmark_event', 'postmark_event_rollup', 'postmark_alert_state'],
+});
+const alertsSource = useFixture(startFakeAlertsSource, { each: true });
 const apps: TestApp[] = [];
-
-beforeAll(async () => {
-  database = await openTestDatabase();
-});
-afterAll(async () => {
-  await database.close();
-});
-beforeEach(async () => {
-  await truncate(database, 'postmark_event', 'postmark_event_rollup', 'postmark_alert_state');
-  slack = await startFakeSlack({ token: SLACK_TOKEN, channels: [OPERATOR_CHANNEL] });
-  alertsSource = await startFakeAlertsSource();
-});
-afterEach(async () => {
-  // Slack first: a hanging request must end before the app waits for its alerts on close.
-  await slack.close();
-  for (const app of apps.splice(0)) await app.close();
-  await alertsSource.close();
+afterEach(() => closeAll());
+// Opened last, so closed first, before the apps: a hanging request must end before an app
+// waits for its alerts on close.
+const slack = useFixture(() => startFakeSlack({ token: SLACK_TOKEN, channels: [OPERATOR_CHANNEL] }), {
+  each: true,
 });
 
 async function startMonitor(env: Record<string, string> = {}, db = database.db) {

@@ -1,6 +1,5 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { manualClock, startTestApp, type TestApp } from '../support/app.ts';
-import { openTestDatabase, type TestDatabase, truncate } from '../support/db.ts';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { manualClock } from '../support/app.ts';
 import {
   bouncePayload,
   deliveryPayload,
@@ -8,25 +7,14 @@ import {
   postPostmark,
   spamComplaintPayload,
 } from '../support/postmark.ts';
+import { useTestApp, useTestDatabase } from '../support/setup.ts';
 
 const URL = '/api/_internal/postmark/recent-deliveries';
 
-let database: TestDatabase;
-let app: TestApp;
 const clock = manualClock(new Date('2026-11-24T12:34:56.789Z'));
-
-beforeAll(async () => {
-  database = await openTestDatabase();
-  app = await startTestApp({ db: database.db, env: postmarkEnv, clock });
-});
-afterAll(async () => {
-  await app.close();
-  await database.close();
-});
-beforeEach(async () => {
-  await truncate(database, 'postmark_event', 'postmark_event_rollup');
-  clock.set(new Date('2026-11-24T12:34:56.789Z'));
-});
+const database = useTestDatabase({ truncateBeforeEach: ['postmark_event', 'postmark_event_rollup'] });
+const app = useTestApp(() => ({ db: database.db, env: postmarkEnv, clock }));
+beforeEach(() => clock.set(new Date('2026-11-24T12:34:56.789Z')));
 
 function recent(query = '') {
   return app.app.inject({ method: 'GET', url: `${URL}${query}` });
@@ -129,11 +117,7 @@ describe('recent-deliveries', () => {
 });
 
 describe('recent-deliveries with the flag off', () => {
-  let offApp: TestApp;
-  beforeAll(async () => {
-    offApp = await startTestApp({ db: database.db });
-  });
-  afterAll(() => offApp.close());
+  const offApp = useTestApp(() => ({ db: database.db }));
 
   it('answers 404 feature_disabled', async () => {
     const response = await offApp.app.inject({ method: 'GET', url: URL });
@@ -143,14 +127,10 @@ describe('recent-deliveries with the flag off', () => {
 });
 
 describe('recent-deliveries behind the internal guard', () => {
-  let guarded: TestApp;
-  beforeAll(async () => {
-    guarded = await startTestApp({
-      db: database.db,
-      env: { ...postmarkEnv, INTERNAL_API_TOKEN: 'internal-0123' },
-    });
-  });
-  afterAll(() => guarded.close());
+  const guarded = useTestApp(() => ({
+    db: database.db,
+    env: { ...postmarkEnv, INTERNAL_API_TOKEN: 'internal-0123' },
+  }));
 
   it('answers 401 without the bearer token and 200 with it', async () => {
     expect((await guarded.app.inject({ method: 'GET', url: URL })).statusCode).toBe(401);

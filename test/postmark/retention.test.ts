@@ -1,20 +1,12 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { DAY_MS, HOUR_MS, MINUTE_MS, recordPostmarkEvent } from '../../src/features/postmark/events.ts';
 import { interpretPostmarkPayload, type PostmarkEvent } from '../../src/features/postmark/payload.ts';
 import { prunePostmarkEvents } from '../../src/features/postmark/retention.ts';
 import { manualClock, startTestApp } from '../support/app.ts';
-import { openTestDatabase, type TestDatabase, truncate } from '../support/db.ts';
 import { bouncePayload, deliveryPayload } from '../support/postmark.ts';
+import { useTestDatabase } from '../support/setup.ts';
 
-let database: TestDatabase;
-
-beforeAll(async () => {
-  database = await openTestDatabase();
-});
-afterAll(async () => {
-  await database.close();
-});
-beforeEach(() => truncate(database, 'postmark_event', 'postmark_event_rollup'));
+const database = useTestDatabase({ truncateBeforeEach: ['postmark_event', 'postmark_event_rollup'] });
 
 const NOW = new Date('2026-11-24T12:00:00Z');
 

@@ -1,27 +1,18 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, type TestApp } from '../support/app.ts';
-import { openTestDatabase, type TestDatabase } from '../support/db.ts';
+import { describe, expect, it } from 'vitest';
 import { deliveryPayload, POSTMARK_TOKEN, postmarkEnv, postPostmark } from '../support/postmark.ts';
+import { useTestApp, useTestDatabase } from '../support/setup.ts';
 
-let database: TestDatabase;
-
-beforeAll(async () => {
-  database = await openTestDatabase();
-});
-afterAll(async () => {
-  await database.close();
-});
+const database = useTestDatabase();
 
 async function storedEvents() {
   return database.db.selectFrom('postmark_event').select('id').execute();
 }
 
 describe('with the flag off', () => {
-  let app: TestApp;
-  beforeAll(async () => {
-    app = await startTestApp({ db: database.db, env: { POSTMARK_DELIVERY_WEBHOOK_SECRET: POSTMARK_TOKEN } });
-  });
-  afterAll(() => app.close());
+  const app = useTestApp(() => ({
+    db: database.db,
+    env: { POSTMARK_DELIVERY_WEBHOOK_SECRET: POSTMARK_TOKEN },
+  }));
 
   it('answers 401 even with the right token, and stores nothing', async () => {
     const response = await postPostmark(app, deliveryPayload());
@@ -38,14 +29,10 @@ describe('with the flag off', () => {
 });
 
 describe('with the flag on', () => {
-  let app: TestApp;
-  beforeAll(async () => {
-    app = await startTestApp({
-      db: database.db,
-      env: { ...postmarkEnv, POSTMARK_DELIVERY_WEBHOOK_SECRET_PREVIOUS: 'pm-previous-token-9876' },
-    });
-  });
-  afterAll(() => app.close());
+  const app = useTestApp(() => ({
+    db: database.db,
+    env: { ...postmarkEnv, POSTMARK_DELIVERY_WEBHOOK_SECRET_PREVIOUS: 'pm-previous-token-9876' },
+  }));
 
   it('answers 401 unauthorized when the token header is missing', async () => {
     const response = await postPostmark(app, deliveryPayload(), null);
@@ -75,11 +62,7 @@ describe('with the flag on', () => {
 });
 
 describe('with the flag on but no secret configured', () => {
-  let app: TestApp;
-  beforeAll(async () => {
-    app = await startTestApp({ db: database.db, env: { FLAG_POSTMARK_DELIVERY_MONITOR: 'true' } });
-  });
-  afterAll(() => app.close());
+  const app = useTestApp(() => ({ db: database.db, env: { FLAG_POSTMARK_DELIVERY_MONITOR: 'true' } }));
 
   it('refuses every delivery with 401', async () => {
     for (const token of [null, '', 'anything']) {

@@ -1,8 +1,7 @@
 import { sql } from 'kysely';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { manualClock, startTestApp, type TestApp } from '../support/app.ts';
-import { openTestDatabase, type TestDatabase, truncate } from '../support/db.ts';
-import { type FakeSlack, startFakeSlack } from '../support/fake-slack.ts';
+import { startFakeSlack } from '../support/fake-slack.ts';
 import {
   bouncePayload,
   deliveryPayload,
@@ -10,19 +9,12 @@ import {
   postmarkEnv,
   postPostmark,
 } from '../support/postmark.ts';
+import { useFixture, useTestApp, useTestDatabase } from '../support/setup.ts';
 
-let database: TestDatabase;
-let app: TestApp;
-
-beforeAll(async () => {
-  database = await openTestDatabase();
-  app = await startTestApp({ db: database.db, env: postmarkEnv, clock: manualClock() });
+const database = useTestDatabase({
+  truncateBeforeEach: ['postmark_event', 'postmark_event_rollup', 'postmark_alert_state'],
 });
-afterAll(async () => {
-  await app.close();
-  await database.close();
-});
-beforeEach(() => truncate(database, 'postmark_event', 'postmark_event_rollup', 'postmark_alert_state'));
+const app = useTestApp(() => ({ db: database.db, env: postmarkEnv, clock: manualClock() }));
 
 function postRaw(target: TestApp, raw: string | Buffer) {
   return target.app.inject({
@@ -145,16 +137,11 @@ describe('bounce content', () => {
 describe('the bounce-rate alert counts only undeliverable bounces', () => {
   const SLACK_TOKEN = 'xoxb-hardening-0123';
   const CHANNEL = 'D0HARDEN01';
-  let slack: FakeSlack;
+  const slack = useFixture(() => startFakeSlack({ token: SLACK_TOKEN, channels: [CHANNEL] }), { each: true });
   let monitor: TestApp | undefined;
-
-  beforeEach(async () => {
-    slack = await startFakeSlack({ token: SLACK_TOKEN, channels: [CHANNEL] });
-  });
   afterEach(async () => {
     await monitor?.close();
     monitor = undefined;
-    await slack.close();
   });
 
   async function run(env: Record<string, string>, payloads: unknown[]) {
