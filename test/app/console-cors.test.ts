@@ -1,30 +1,20 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, type TestApp } from '../support/app.ts';
-import { openTestDatabase, type TestDatabase } from '../support/db.ts';
+import { describe, expect, it } from 'vitest';
+import { useTestApp, useTestDatabase } from '../support/setup.ts';
 
 const CONSOLE = 'https://console.raxx.test';
 const TOKEN = 'internal-token-for-cors';
 
-let database: TestDatabase;
-let instance: TestApp;
-
-beforeAll(async () => {
-  database = await openTestDatabase();
-  instance = await startTestApp({
-    db: database.db,
-    env: {
-      LOG_LEVEL: 'silent',
-      INTERNAL_API_TOKEN: TOKEN,
-      CONSOLE_ORIGINS: `${CONSOLE}, https://staging-console.raxx.test/`,
-      FLAG_FREESCOUT_GITHUB_AUTOLINK: '1',
-      FLAG_CONSOLE_INVESTIGATE_FROM_STATUS: '1',
-    },
-  });
-});
-afterAll(async () => {
-  await instance.close();
-  await database.close();
-});
+const database = useTestDatabase();
+const instance = useTestApp(() => ({
+  db: database.db,
+  env: {
+    LOG_LEVEL: 'silent',
+    INTERNAL_API_TOKEN: TOKEN,
+    CONSOLE_ORIGINS: `${CONSOLE}, https://staging-console.raxx.test/`,
+    FLAG_FREESCOUT_GITHUB_AUTOLINK: '1',
+    FLAG_CONSOLE_INVESTIGATE_FROM_STATUS: '1',
+  },
+}));
 
 const preflight = (url: string, origin: string, method = 'PUT') =>
   instance.app.inject({

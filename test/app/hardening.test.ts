@@ -9,24 +9,12 @@ import { loadConfig } from '../../src/config.ts';
 import { DatabaseInUseError, lockDataDir } from '../../src/db/pglite-lock.ts';
 import { captureOutput } from '../cli/capture.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
-import {
-  type AutolinkFakes,
-  type AutolinkInstance,
-  startAutolinkFakes,
-  startAutolinkInstance,
-} from '../support/autolink.ts';
-import { openTestDatabase, type TestDatabase } from '../support/db.ts';
+import { startAutolinkFakes, startAutolinkInstance } from '../support/autolink.ts';
+import { useFixture, useTestApp, useTestDatabase } from '../support/setup.ts';
 
 const run = promisify(execFile);
 
-let database: TestDatabase;
-
-beforeAll(async () => {
-  database = await openTestDatabase();
-});
-afterAll(async () => {
-  await database.close();
-});
+const database = useTestDatabase();
 
 /** Runs a process entry point and resolves to its exit code and the lines it wrote to stderr. */
 async function exitOf(entry: string, env: Record<string, string>) {
@@ -153,14 +141,12 @@ describe('the operator CLI', () => {
 });
 
 describe('the OpenAPI document', () => {
-  let app: TestApp;
+  const app = useTestApp(() => ({ db: database.db }));
   // biome-ignore lint/suspicious/noExplicitAny: the OpenAPI document is walked as plain JSON
   let paths: Record<string, Record<string, any>>;
   beforeAll(async () => {
-    app = await startTestApp({ db: database.db });
     paths = (await app.app.inject({ url: '/docs/openapi.json' })).json().paths;
   });
-  afterAll(() => app.close());
 
   it('declares the security scheme and 401 of every internal route', () => {
     const internal = Object.entries(paths).filter(([url]) =>
@@ -197,16 +183,8 @@ describe('the OpenAPI document', () => {
 });
 
 describe('autolink event names', () => {
-  let fakes: AutolinkFakes;
-  let instance: AutolinkInstance;
-  beforeAll(async () => {
-    fakes = await startAutolinkFakes();
-    instance = await startAutolinkInstance(database.db, fakes);
-  });
-  afterAll(async () => {
-    await instance.close();
-    await fakes.close();
-  });
+  const fakes = useFixture(() => startAutolinkFakes());
+  const instance = useFixture(() => startAutolinkInstance(database.db, fakes));
 
   it.each(['Convo.Created', 'CONVO.STATUS', ' convo.created '])(
     'reads %s as FreeScout’s event',

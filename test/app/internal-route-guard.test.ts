@@ -1,23 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, type TestApp } from '../support/app.ts';
-import { openTestDatabase, type TestDatabase } from '../support/db.ts';
-import { type FakeCloudflareAccess, startFakeCloudflareAccess } from '../support/fake-cf-access.ts';
+import { describe, expect, it } from 'vitest';
+import type { TestApp } from '../support/app.ts';
+import { startFakeCloudflareAccess } from '../support/fake-cf-access.ts';
+import { useFixture, useTestApp, useTestDatabase } from '../support/setup.ts';
 
 // Any internal path works: the guard runs before routing, so an unknown one is 404 only once let in.
 const INTERNAL_PATH = '/api/_internal/ping';
 const AUDIENCE = 'raptor-aud-0123';
 
-let database: TestDatabase;
-let cf: FakeCloudflareAccess;
-
-beforeAll(async () => {
-  database = await openTestDatabase();
-  cf = await startFakeCloudflareAccess();
-});
-afterAll(async () => {
-  await cf.close();
-  await database.close();
-});
+const database = useTestDatabase();
+const cf = useFixture(startFakeCloudflareAccess);
 
 async function statusOf(
   app: TestApp,
@@ -30,11 +21,7 @@ async function statusOf(
 }
 
 describe('with neither a token nor Cloudflare Access configured', () => {
-  let app: TestApp;
-  beforeAll(async () => {
-    app = await startTestApp({ db: database.db });
-  });
-  afterAll(() => app.close());
+  const app = useTestApp(() => ({ db: database.db }));
 
   it('lets loopback clients through', async () => {
     expect((await statusOf(app, {}, '127.0.0.1')).status).toBe(404);
@@ -68,18 +55,14 @@ describe('with neither a token nor Cloudflare Access configured', () => {
 });
 
 describe('with a bearer token and Cloudflare Access configured', () => {
-  let app: TestApp;
-  beforeAll(async () => {
-    app = await startTestApp({
-      db: database.db,
-      env: {
-        INTERNAL_API_TOKEN: 'internal-token-9f2c',
-        CF_ACCESS_TEAM_DOMAIN: cf.teamDomain,
-        CF_ACCESS_AUD: AUDIENCE,
-      },
-    });
-  });
-  afterAll(() => app.close());
+  const app = useTestApp(() => ({
+    db: database.db,
+    env: {
+      INTERNAL_API_TOKEN: 'internal-token-9f2c',
+      CF_ACCESS_TEAM_DOMAIN: cf.teamDomain,
+      CF_ACCESS_AUD: AUDIENCE,
+    },
+  }));
 
   it('no longer trusts loopback on its own', async () => {
     expect((await statusOf(app, {}, '127.0.0.1')).status).toBe(401);

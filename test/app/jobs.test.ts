@@ -1,18 +1,12 @@
 import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import { systemClock } from '../../src/lib/clock.ts';
 import { startJobs, unknownJobNames } from '../../src/lib/jobs.ts';
 import { allJobs } from '../../src/registry.ts';
-import { openTestDatabase, type TestDatabase } from '../support/db.ts';
+import { useTestDatabase } from '../support/setup.ts';
 
-let database: TestDatabase;
-beforeAll(async () => {
-  database = await openTestDatabase();
-});
-afterAll(async () => {
-  await database.close();
-});
+const database = useTestDatabase();
 
 const jobsFor = (env: Record<string, string>) =>
   allJobs({
