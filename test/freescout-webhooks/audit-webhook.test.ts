@@ -1,41 +1,34 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/db/database.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
-import { openTestDatabase, type TestDatabase, truncate } from '../support/db.ts';
 import { conversationPayload, freescoutDelivery } from '../support/freescout-delivery.ts';
+import { useTestApp, useTestDatabase } from '../support/setup.ts';
 
 const SECRET = 'audit-secret-0c1d';
 const PREVIOUS = 'audit-secret-old-77aa';
 const URL = '/api/internal/freescout-webhook/audit';
 
-let database: TestDatabase;
-let app: TestApp;
+const database = useTestDatabase({ truncateBeforeEach: ['freescout_ticket_cache'] });
+const app = useTestApp(() => ({
+  db: database.db,
+  env: {
+    FLAG_FREESCOUT_WEBHOOK_RECEIVE: '1',
+    FREESCOUT_AUDIT_WEBHOOK_SECRET: SECRET,
+    FREESCOUT_AUDIT_WEBHOOK_SECRET_PREVIOUS: PREVIOUS,
+    FREESCOUT_CACHE_TTL_SECONDS: '3600',
+  },
+}));
 
-beforeAll(async () => {
-  database = await openTestDatabase();
-  app = await startTestApp({
-    db: database.db,
-    env: {
-      FLAG_FREESCOUT_WEBHOOK_RECEIVE: '1',
-      FREESCOUT_AUDIT_WEBHOOK_SECRET: SECRET,
-      FREESCOUT_AUDIT_WEBHOOK_SECRET_PREVIOUS: PREVIOUS,
-      FREESCOUT_CACHE_TTL_SECONDS: '3600',
-    },
-  });
-});
-afterAll(async () => {
-  await app.close();
-  await database.close();
-});
-beforeEach(() => truncate(database, 'freescout_ticket_cache'));
+type DeliveryOptions = Parameters<typeof freescoutDelivery>[1];
+const STATUS_CHANGE: DeliveryOptions = { secret: SECRET, event: 'convo.status' };
 
-function deliver(
-  body: unknown,
-  options: Parameters<typeof freescoutDelivery>[1] = { secret: SECRET, event: 'convo.status' },
-) {
+/** Posts a signed delivery to `target`'s audit webhook. */
+function deliverTo(target: TestApp, body: unknown, options: DeliveryOptions = STATUS_CHANGE) {
   const { payload, headers } = freescoutDelivery(body, options);
-  return app.app.inject({ method: 'POST', url: URL, payload, headers });
+  return target.app.inject({ method: 'POST', url: URL, payload, headers });
 }
+
+const deliver = (body: unknown, options?: DeliveryOptions) => deliverTo(app, body, options);
 
 const cacheRows = () =>
   database.db.selectFrom('freescout_ticket_cache').selectAll().orderBy('ticket_id').execute();
@@ -249,11 +242,7 @@ describe('refusals change nothing', () => {
 describe('configuration and availability', () => {
   it('answers 404 feature_disabled while the flag is off', async () => {
     const off = await startTestApp({ db: database.db, env: { FREESCOUT_AUDIT_WEBHOOK_SECRET: SECRET } });
-    const { payload, headers } = freescoutDelivery(conversationPayload(), {
-      secret: SECRET,
-      event: 'convo.status',
-    });
-    const response = await off.app.inject({ method: 'POST', url: URL, payload, headers });
+    const response = await deliverTo(off, conversationPayload());
     await off.close();
     expect(response.statusCode).toBe(404);
     expect(response.json()).toMatchObject({ error: 'feature_disabled' });
@@ -264,11 +253,7 @@ describe('configuration and availability', () => {
       db: database.db,
       env: { FLAG_FREESCOUT_WEBHOOK_RECEIVE: 'true' },
     });
-    const { payload, headers } = freescoutDelivery(conversationPayload(), {
-      secret: SECRET,
-      event: 'convo.status',
-    });
-    const response = await unconfigured.app.inject({ method: 'POST', url: URL, payload, headers });
+    const response = await deliverTo(unconfigured, conversationPayload());
     await unconfigured.close();
     expect(response.statusCode).toBe(503);
     expect(response.json()).toMatchObject({ error: 'not_configured' });
@@ -280,11 +265,7 @@ describe('configuration and availability', () => {
       db: unreachable.db,
       env: { FLAG_FREESCOUT_WEBHOOK_RECEIVE: '1', FREESCOUT_AUDIT_WEBHOOK_SECRET: SECRET },
     });
-    const { payload, headers } = freescoutDelivery(conversationPayload(), {
-      secret: SECRET,
-      event: 'convo.status',
-    });
-    const response = await down.app.inject({ method: 'POST', url: URL, payload, headers });
+    const response = await deliverTo(down, conversationPayload());
     await down.close();
     await unreachable.close();
     expect(response.statusCode).toBe(503);

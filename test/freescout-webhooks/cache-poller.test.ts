@@ -1,45 +1,32 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createFreeScoutClient, type FreeScoutClient } from '../../src/clients/freescout.ts';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { createFreeScoutClient } from '../../src/clients/freescout.ts';
 import { type PollDeps, pollFreescoutChanges } from '../../src/features/freescout-webhooks/poller.ts';
-import { manualClock, startTestApp, type TestApp } from '../support/app.ts';
-import { openTestDatabase, type TestDatabase, truncate } from '../support/db.ts';
-import { type FakeFreeScout, startFakeFreeScout } from '../support/fake-freescout.ts';
+import { manualClock, startTestApp } from '../support/app.ts';
+import { openTestDatabase } from '../support/db.ts';
+import { startFakeFreeScout } from '../support/fake-freescout.ts';
 import { conversationPayload, freescoutDelivery } from '../support/freescout-delivery.ts';
+import { useFixture, useTestApp, useTestDatabase } from '../support/setup.ts';
 
 const SECRET = 'audit-secret-poll';
 const TTL_SECONDS = 3600;
 const INTERVAL_SECONDS = 60;
 
-let database: TestDatabase;
-let freescout: FakeFreeScout;
-let client: FreeScoutClient;
-let app: TestApp;
 const clock = manualClock(new Date('2026-11-24T12:00:00Z'));
-
-beforeAll(async () => {
-  database = await openTestDatabase();
-  freescout = await startFakeFreeScout({ apiKey: 'fs-key', clock });
-  client = createFreeScoutClient({ baseUrl: freescout.url, apiKey: 'fs-key' });
-  app = await startTestApp({
-    db: database.db,
-    clock,
-    env: {
-      FLAG_FREESCOUT_WEBHOOK_RECEIVE: '1',
-      FREESCOUT_AUDIT_WEBHOOK_SECRET: SECRET,
-      FREESCOUT_CACHE_TTL_SECONDS: String(TTL_SECONDS),
-    },
-  });
+const database = useTestDatabase({
+  truncateBeforeEach: ['freescout_ticket_cache', 'freescout_poll_cursor', 'job_lease'],
 });
-afterAll(async () => {
-  await app.close();
-  await client.close();
-  await freescout.close();
-  await database.close();
-});
-beforeEach(async () => {
-  await truncate(database, 'freescout_ticket_cache', 'freescout_poll_cursor', 'job_lease');
-  freescout.requests.length = 0;
-});
+const freescout = useFixture(() => startFakeFreeScout({ apiKey: 'fs-key', clock }));
+const client = useFixture(async () => createFreeScoutClient({ baseUrl: freescout.url, apiKey: 'fs-key' }));
+const app = useTestApp(() => ({
+  db: database.db,
+  clock,
+  env: {
+    FLAG_FREESCOUT_WEBHOOK_RECEIVE: '1',
+    FREESCOUT_AUDIT_WEBHOOK_SECRET: SECRET,
+    FREESCOUT_CACHE_TTL_SECONDS: String(TTL_SECONDS),
+  },
+}));
+beforeEach(() => freescout.reset());
 
 const deps = (holder = 'instance-a'): PollDeps => ({
   db: database.db,

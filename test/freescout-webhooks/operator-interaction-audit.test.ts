@@ -1,43 +1,30 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { createSlackClient } from '../../src/clients/slack.ts';
 import { deliverSecurityNotifications } from '../../src/features/freescout-webhooks/notifications.ts';
-import { manualClock, startTestApp, type TestApp } from '../support/app.ts';
-import { openTestDatabase, type TestDatabase, truncate } from '../support/db.ts';
-import { type FakeSlack, startFakeSlack } from '../support/fake-slack.ts';
+import { manualClock, startTestApp } from '../support/app.ts';
+import { startFakeSlack } from '../support/fake-slack.ts';
+import { useFixture, useTestApp, useTestDatabase } from '../support/setup.ts';
 
 const URL = '/api/internal/audit/operator-interactions';
 const CHANNEL = 'D0AJ7K184TV';
 
-let database: TestDatabase;
-let slack: FakeSlack;
-let app: TestApp;
 const clock = manualClock();
-
-beforeAll(async () => {
-  database = await openTestDatabase();
-  slack = await startFakeSlack({ token: 'xoxb-test' });
-  app = await startTestApp({
-    db: database.db,
-    clock,
-    env: {
-      FLAG_FREESCOUT_WEBHOOK_RECEIVE: '1',
-      FREESCOUT_AUDIT_WEBHOOK_SECRET: 'audit-secret',
-      SLACK_BOT_TOKEN: 'xoxb-test',
-      SLACK_API_URL: slack.url,
-      FREESCOUT_PUBLIC_URL: 'https://tickets.example.test',
-    },
-  });
+const database = useTestDatabase({
+  truncateBeforeEach: ['security_notification', 'operator_interaction_audit', 'freescout_ticket_cache'],
 });
-afterAll(async () => {
-  await app.close();
-  await slack.close();
-  await database.close();
-});
-beforeEach(async () => {
-  await truncate(database, 'security_notification', 'operator_interaction_audit', 'freescout_ticket_cache');
-  slack.state.messages.length = 0;
-  slack.requests.length = 0;
-});
+const slack = useFixture(() => startFakeSlack({ token: 'xoxb-test' }));
+const app = useTestApp(() => ({
+  db: database.db,
+  clock,
+  env: {
+    FLAG_FREESCOUT_WEBHOOK_RECEIVE: '1',
+    FREESCOUT_AUDIT_WEBHOOK_SECRET: 'audit-secret',
+    SLACK_BOT_TOKEN: 'xoxb-test',
+    SLACK_API_URL: slack.url,
+    FREESCOUT_PUBLIC_URL: 'https://tickets.example.test',
+  },
+}));
+beforeEach(() => slack.reset());
 
 async function cacheTicket(ticketId: number, status: string, ttlMs = 3600_000) {
   await database.db
