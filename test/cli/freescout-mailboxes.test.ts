@@ -1,34 +1,30 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/run.ts';
 import { type FakeFreeScout, startFakeFreeScout } from '../support/fake-freescout.ts';
+import { useFixture } from '../support/setup.ts';
 import { captureOutput } from './capture.ts';
 
 const API_KEY = 'cli-freescout-key';
-let fake: FakeFreeScout;
-let duplicated: FakeFreeScout;
-
-beforeAll(async () => {
-  fake = await startFakeFreeScout({
+const fake = useFixture(() =>
+  startFakeFreeScout({
     apiKey: API_KEY,
     mailboxes: [
       { id: 1, name: 'Support', email: 'support@raxx.test' },
       { id: 3, name: 'Operations', email: 'ops@raxx.test' },
     ],
-  });
-  duplicated = await startFakeFreeScout({
+  }),
+);
+const duplicated = useFixture(() =>
+  startFakeFreeScout({
     apiKey: API_KEY,
     mailboxes: [
       { id: 4, name: 'Operations', email: 'ops@raxx.test' },
       { id: 7, name: 'operations', email: 'ops2@raxx.test' },
     ],
-  });
-});
-afterAll(async () => {
-  await fake.close();
-  await duplicated.close();
-});
+  }),
+);
 
 const envFor = (server: FakeFreeScout, apiKey = API_KEY) => ({
   FREESCOUT_API_URL: server.url,

@@ -1,25 +1,13 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/run.ts';
-import { openTestDatabase, type TestDatabase, truncate } from '../support/db.ts';
-import { type FakeFreeScout, startFakeFreeScout } from '../support/fake-freescout.ts';
+import { startFakeFreeScout } from '../support/fake-freescout.ts';
+import { useFixture, useTestDatabase } from '../support/setup.ts';
 import { captureOutput } from './capture.ts';
 
 const API_KEY = 'cli-webhooks-key';
-let database: TestDatabase;
-let fake: FakeFreeScout;
-
-beforeAll(async () => {
-  database = await openTestDatabase();
-  fake = await startFakeFreeScout({ apiKey: API_KEY });
-});
-afterAll(async () => {
-  await fake.close();
-  await database.close();
-});
-beforeEach(async () => {
-  await truncate(database, 'freescout_webhook_registration');
-  fake.state.reset();
-});
+const database = useTestDatabase({ truncateBeforeEach: ['freescout_webhook_registration'] });
+const fake = useFixture(() => startFakeFreeScout({ apiKey: API_KEY }));
+beforeEach(() => fake.reset());
 
 const env = { FREESCOUT_API_URL: '', FREESCOUT_API_KEY: API_KEY, FREESCOUT_AUTOLINK_MAILBOX_IDS: '1,2' };
 
@@ -29,20 +17,15 @@ async function cli(...argv: string[]) {
   return { code, output };
 }
 
+const register = (feature: string, url = 'https://api.raxx.test') =>
+  cli('freescout', 'webhooks', 'register', '--feature', feature, '--url', url);
+
 const registrations = () =>
   database.db.selectFrom('freescout_webhook_registration').selectAll().orderBy('feature').execute();
 
 describe('cli: freescout webhooks', () => {
   it('registers the feature’s route and events through POST /api/webhooks and remembers the id', async () => {
-    const { code, output } = await cli(
-      'freescout',
-      'webhooks',
-      'register',
-      '--feature',
-      'audit',
-      '--url',
-      'https://api.raxx.test/',
-    );
+    const { code, output } = await register('audit', 'https://api.raxx.test/');
     expect(code).toBe(0);
     const [webhook] = fake.state.webhooks();
     expect(webhook).toMatchObject({
@@ -58,17 +41,9 @@ describe('cli: freescout webhooks', () => {
   });
 
   it('is safe to run twice: the second run replaces the webhook instead of adding one', async () => {
-    await cli('freescout', 'webhooks', 'register', '--feature', 'rbac', '--url', 'https://api.raxx.test');
+    await register('rbac');
     const [first] = fake.state.webhooks();
-    const again = await cli(
-      'freescout',
-      'webhooks',
-      'register',
-      '--feature',
-      'rbac',
-      '--url',
-      'https://api.raxx.test',
-    );
+    const again = await register('rbac');
     expect(again.code).toBe(0);
     const webhooks = fake.state.webhooks();
     expect(webhooks).toHaveLength(1);
@@ -80,7 +55,7 @@ describe('cli: freescout webhooks', () => {
   });
 
   it('limits the autolink webhook to the autolink mailboxes', async () => {
-    await cli('freescout', 'webhooks', 'register', '--feature', 'autolink', '--url', 'https://api.raxx.test');
+    await register('autolink');
     expect(fake.state.webhooks()).toEqual([
       expect.objectContaining({
         url: 'https://api.raxx.test/api/webhooks/freescout/ops',
@@ -95,8 +70,8 @@ describe('cli: freescout webhooks', () => {
   });
 
   it('removes the feature’s webhook and forgets it; removing again is a no-op', async () => {
-    await cli('freescout', 'webhooks', 'register', '--feature', 'audit', '--url', 'https://api.raxx.test');
-    await cli('freescout', 'webhooks', 'register', '--feature', 'rbac', '--url', 'https://api.raxx.test');
+    await register('audit');
+    await register('rbac');
     const removed = await cli('freescout', 'webhooks', 'remove', '--feature', 'audit');
     expect(removed.code).toBe(0);
     expect(fake.state.webhooks().map((webhook) => webhook.url)).toEqual([
@@ -109,21 +84,13 @@ describe('cli: freescout webhooks', () => {
   });
 
   it('replaces a webhook someone deleted in FreeScout’s UI meanwhile', async () => {
-    await cli('freescout', 'webhooks', 'register', '--feature', 'audit', '--url', 'https://api.raxx.test');
+    await register('audit');
     const [first] = fake.state.webhooks();
     await fetch(`${fake.url}/api/webhooks/${first?.id}`, {
       method: 'DELETE',
       headers: { 'x-freescout-api-key': API_KEY },
     });
-    const again = await cli(
-      'freescout',
-      'webhooks',
-      'register',
-      '--feature',
-      'audit',
-      '--url',
-      'https://api.raxx.test',
-    );
+    const again = await register('audit');
     expect(again.code).toBe(0);
     expect(fake.state.webhooks()).toHaveLength(1);
     expect(again.output.stdout.at(-1)).toContain('already gone');

@@ -1,8 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/run.ts';
-import { type FakeFreeScout, startFakeFreeScout } from '../support/fake-freescout.ts';
-import { type FakeGitHub, startFakeGitHub } from '../support/fake-github.ts';
-import { type FakeSlack, startFakeSlack } from '../support/fake-slack.ts';
+import { startFakeFreeScout } from '../support/fake-freescout.ts';
+import { startFakeGitHub } from '../support/fake-github.ts';
+import { startFakeSlack } from '../support/fake-slack.ts';
+import { useFixture } from '../support/setup.ts';
 import { captureOutput } from './capture.ts';
 
 const FREESCOUT_KEY = 'preflight-freescout-key';
@@ -10,23 +11,14 @@ const GITHUB_TOKEN = 'ghp_preflight';
 const SLACK_TOKEN = 'xoxb-preflight';
 const ISSUE_URL_FIELD_ID = 7;
 
-let freescout: FakeFreeScout;
-let github: FakeGitHub;
-let slack: FakeSlack;
-
-beforeAll(async () => {
-  freescout = await startFakeFreeScout({
+const freescout = useFixture(() =>
+  startFakeFreeScout({
     apiKey: FREESCOUT_KEY,
     customFieldNames: { [ISSUE_URL_FIELD_ID]: 'github_issue_url' },
-  });
-  github = await startFakeGitHub({ owner: 'raxx', repo: 'ops', token: GITHUB_TOKEN });
-  slack = await startFakeSlack({ token: SLACK_TOKEN });
-});
-afterAll(async () => {
-  await freescout.close();
-  await github.close();
-  await slack.close();
-});
+  }),
+);
+const github = useFixture(() => startFakeGitHub({ owner: 'raxx', repo: 'ops', token: GITHUB_TOKEN }));
+const slack = useFixture(() => startFakeSlack({ token: SLACK_TOKEN }));
 
 /** Every flag on, every prerequisite met. */
 function healthyEnv(): Record<string, string | undefined> {
