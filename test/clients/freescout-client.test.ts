@@ -1,11 +1,12 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   conversationTagNames,
   createFreeScoutClient,
   type NewConversation,
 } from '../../src/clients/freescout.ts';
-import { UpstreamError } from '../../src/lib/errors.ts';
 import { type FakeFreeScout, type FakeMailbox, startFakeFreeScout } from '../support/fake-freescout.ts';
+import { useCloseAfterTest } from '../support/setup.ts';
+import { upstreamErrorFrom } from '../support/upstream-error.ts';
 
 const API_KEY = 'test-freescout-key';
 
@@ -17,38 +18,26 @@ const investigateTicket: NewConversation = {
   threads: [{ type: 'customer', text: 'Workflow 1234' }],
 };
 
-const cleanups: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()?.();
-});
+const closeAfterTest = useCloseAfterTest();
 
 async function setup(
   options: { timeoutMs?: number; mailboxes?: FakeMailbox[]; apiKey?: string; userId?: number } = {},
 ) {
-  const fake = await startFakeFreeScout({
-    apiKey: API_KEY,
-    ...(options.mailboxes ? { mailboxes: options.mailboxes } : {}),
-  });
-  const client = createFreeScoutClient({
-    baseUrl: fake.url,
-    apiKey: options.apiKey ?? API_KEY,
-    timeoutMs: options.timeoutMs ?? 2_000,
-    userId: options.userId ?? 1,
-  });
-  cleanups.push(
-    () => fake.close(),
-    () => client.close(),
+  const fake = closeAfterTest(
+    await startFakeFreeScout({
+      apiKey: API_KEY,
+      ...(options.mailboxes ? { mailboxes: options.mailboxes } : {}),
+    }),
+  );
+  const client = closeAfterTest(
+    createFreeScoutClient({
+      baseUrl: fake.url,
+      apiKey: options.apiKey ?? API_KEY,
+      timeoutMs: options.timeoutMs ?? 2_000,
+      userId: options.userId ?? 1,
+    }),
   );
   return { fake, client };
-}
-
-async function upstreamErrorFrom(promise: Promise<unknown>): Promise<UpstreamError> {
-  const error = await promise.then(
-    () => undefined,
-    (reason: unknown) => reason,
-  );
-  expect(error).toBeInstanceOf(UpstreamError);
-  return error as UpstreamError;
 }
 
 const requestsTo = (fake: FakeFreeScout, method: string, path: string) =>
@@ -106,12 +95,10 @@ describe('FreeScout client', () => {
   });
 
   it("lists a mailbox's custom fields", async () => {
-    const fake = await startFakeFreeScout({ apiKey: API_KEY, customFieldNames: { 7: 'github_issue_url' } });
-    const client = createFreeScoutClient({ baseUrl: fake.url, apiKey: API_KEY });
-    cleanups.push(
-      () => fake.close(),
-      () => client.close(),
+    const fake = closeAfterTest(
+      await startFakeFreeScout({ apiKey: API_KEY, customFieldNames: { 7: 'github_issue_url' } }),
     );
+    const client = closeAfterTest(createFreeScoutClient({ baseUrl: fake.url, apiKey: API_KEY }));
     expect(await client.listMailboxCustomFields(2)).toEqual([{ id: 7, name: 'github_issue_url' }]);
     expect(fake.requests[0]?.path).toBe('/api/mailboxes/2/custom_fields');
     await expect(client.listMailboxCustomFields(99)).rejects.toMatchObject({ details: { status: 404 } });
@@ -240,8 +227,7 @@ describe('FreeScout client', () => {
   it('knows a POST refused at connect cannot have reached FreeScout', async () => {
     const { fake } = await setup();
     await fake.close();
-    const client = createFreeScoutClient({ baseUrl: fake.url, apiKey: API_KEY });
-    cleanups.push(() => client.close());
+    const client = closeAfterTest(createFreeScoutClient({ baseUrl: fake.url, apiKey: API_KEY }));
     const error = await upstreamErrorFrom(client.createConversation(investigateTicket));
     expect(error.details.outcomeUnknown).toBe(false);
   });

@@ -1,13 +1,13 @@
-import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
+import { beforeAll, beforeEach, expect, it } from 'vitest';
 import { createGitHubClient, type GitHubClient } from '../../src/clients/github.ts';
 import { loadConfig } from '../../src/config.ts';
-import { type FakeGitHub, startFakeGitHub } from '../support/fake-github.ts';
+import { startFakeGitHub } from '../support/fake-github.ts';
+import { useFixture } from '../support/setup.ts';
 
-let github: FakeGitHub;
+const github = useFixture(() => startFakeGitHub({ owner: 'raxx', repo: 'ops', token: 'ghp_test' }));
 let client: GitHubClient;
 
-beforeAll(async () => {
-  github = await startFakeGitHub({ owner: 'raxx', repo: 'ops', token: 'ghp_test' });
+beforeAll(() => {
   const config = loadConfig({
     GITHUB_API_URL: github.url,
     GITHUB_REPO: 'raxx/ops',
@@ -17,10 +17,7 @@ beforeAll(async () => {
   if (!created) throw new Error('client not configured');
   client = created;
 });
-afterAll(() => github.close());
-beforeEach(() => {
-  github.requests.length = 0;
-});
+beforeEach(() => github.reset());
 
 it('is not created without a repository or credentials', () => {
   expect(createGitHubClient(loadConfig({ GITHUB_REPO: 'raxx/ops' }).github)).toBeUndefined();

@@ -1,36 +1,23 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createSlackClient } from '../../src/clients/slack.ts';
-import { UpstreamError } from '../../src/lib/errors.ts';
 import { startFakeSlack } from '../support/fake-slack.ts';
+import { useCloseAfterTest } from '../support/setup.ts';
+import { upstreamErrorFrom } from '../support/upstream-error.ts';
 
 const TOKEN = 'xoxb-test';
 
-const cleanups: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()?.();
-});
+const closeAfterTest = useCloseAfterTest();
 
 async function setup(options: { token?: string; timeoutMs?: number } = {}) {
-  const fake = await startFakeSlack({ token: TOKEN, channels: ['D0AJ7K184TV'] });
-  const client = createSlackClient({
-    apiUrl: fake.url,
-    token: options.token ?? TOKEN,
-    timeoutMs: options.timeoutMs ?? 2_000,
-  });
-  cleanups.push(
-    () => fake.close(),
-    () => client.close(),
+  const fake = closeAfterTest(await startFakeSlack({ token: TOKEN, channels: ['D0AJ7K184TV'] }));
+  const client = closeAfterTest(
+    createSlackClient({
+      apiUrl: fake.url,
+      token: options.token ?? TOKEN,
+      timeoutMs: options.timeoutMs ?? 2_000,
+    }),
   );
   return { fake, client };
-}
-
-async function upstreamErrorFrom(promise: Promise<unknown>): Promise<UpstreamError> {
-  const error = await promise.then(
-    () => undefined,
-    (reason: unknown) => reason,
-  );
-  expect(error).toBeInstanceOf(UpstreamError);
-  return error as UpstreamError;
 }
 
 describe('Slack client', () => {

@@ -50,3 +50,18 @@ export function useTestDatabase(options: { truncateBeforeEach?: readonly string[
 export function useTestApp(options: TestAppOptions | (() => TestAppOptions), each = false): TestApp {
   return useFixture(() => startTestApp(typeof options === 'function' ? options() : options), { each });
 }
+
+/**
+ * For what a test opens itself, with options of its own: `closeAfterTest(resource)` hands the
+ * resource back and closes it when the test ends, passed or failed, in reverse order of opening.
+ */
+export function useCloseAfterTest(): <T extends Closable>(resource: T) => T {
+  const opened: Closable[] = [];
+  afterEach(async () => {
+    while (opened.length > 0) await opened.pop()?.close();
+  });
+  return (resource) => {
+    opened.push(resource);
+    return resource;
+  };
+}
