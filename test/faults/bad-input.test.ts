@@ -2,12 +2,11 @@ import { createHmac } from 'node:crypto';
 import fc from 'fast-check';
 import { sql } from 'kysely';
 import { request } from 'undici';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, type TestApp } from '../support/app.ts';
-import { openTestDatabase, type TestDatabase } from '../support/db.ts';
+import { describe, expect, it } from 'vitest';
 import { sign } from '../support/freescout-delivery.ts';
 import { issuesEvent } from '../support/github-sync.ts';
 import { bouncePayload, deliveryPayload } from '../support/postmark.ts';
+import { useTestApp, useTestDatabase } from '../support/setup.ts';
 
 const SECRET = 'bad-input-secret';
 const POSTMARK_TOKEN = 'bad-input-postmark-token';
@@ -123,45 +122,37 @@ const CORPUS: Array<[string, Buffer]> = [
   ['a body over 1 MiB', Buffer.from(`{"pad":"${'x'.repeat(1024 * 1024)}"}`)],
 ];
 
-let database: TestDatabase;
-let app: TestApp;
+const database = useTestDatabase();
+const app = useTestApp(() => ({
+  db: database.db,
+  listen: true,
+  env: {
+    FLAG_FREESCOUT_WEBHOOK_RECEIVE: '1',
+    FLAG_FREESCOUT_RBAC_REVOKE: '1',
+    FREESCOUT_AUDIT_WEBHOOK_SECRET: SECRET,
+    FLAG_FREESCOUT_GITHUB_AUTOLINK: '1',
+    FREESCOUT_WEBHOOK_SECRET: SECRET,
+    FREESCOUT_API_USER_ID: '1',
+    FLAG_POSTMARK_DELIVERY_MONITOR: '1',
+    POSTMARK_DELIVERY_WEBHOOK_SECRET: POSTMARK_TOKEN,
+    FLAG_CONSOLE_INVESTIGATE_FROM_STATUS: '1',
+    FLAG_GITHUB_FREESCOUT_SYNC: '1',
+    GITHUB_WEBHOOK_SECRET: SECRET,
+    GITHUB_REPO: 'raxx-app/TradeMasterAPI',
+    // Never reached: every body here is refused before FreeScout would be called.
+    FREESCOUT_API_URL: 'http://127.0.0.1:9',
+    FREESCOUT_API_KEY: 'unused',
+    FREESCOUT_OPERATIONS_MAILBOX_ID: '2',
+  },
+}));
 
-beforeAll(async () => {
-  database = await openTestDatabase();
-  app = await startTestApp({
-    db: database.db,
-    listen: true,
-    env: {
-      FLAG_FREESCOUT_WEBHOOK_RECEIVE: '1',
-      FLAG_FREESCOUT_RBAC_REVOKE: '1',
-      FREESCOUT_AUDIT_WEBHOOK_SECRET: SECRET,
-      FLAG_FREESCOUT_GITHUB_AUTOLINK: '1',
-      FREESCOUT_WEBHOOK_SECRET: SECRET,
-      FREESCOUT_API_USER_ID: '1',
-      FLAG_POSTMARK_DELIVERY_MONITOR: '1',
-      POSTMARK_DELIVERY_WEBHOOK_SECRET: POSTMARK_TOKEN,
-      FLAG_CONSOLE_INVESTIGATE_FROM_STATUS: '1',
-      FLAG_GITHUB_FREESCOUT_SYNC: '1',
-      GITHUB_WEBHOOK_SECRET: SECRET,
-      GITHUB_REPO: 'raxx-app/TradeMasterAPI',
-      // Never reached: every body here is refused before FreeScout would be called.
-      FREESCOUT_API_URL: 'http://127.0.0.1:9',
-      FREESCOUT_API_KEY: 'unused',
-      FREESCOUT_OPERATIONS_MAILBOX_ID: '2',
-    },
-  });
-});
-afterAll(async () => {
-  await app.close();
-  await database.close();
-});
-
-function post(route: RouteUnderTest, raw: Buffer) {
+/** Posts `raw` to the route with the headers it needs (a valid signature or token), as JSON unless told. */
+function post(route: RouteUnderTest, raw: Buffer, contentType = 'application/json') {
   return app.app.inject({
     method: 'POST',
     url: route.url,
     payload: raw,
-    headers: { 'content-type': 'application/json', ...route.headers(raw) },
+    headers: { 'content-type': contentType, ...route.headers(raw) },
   });
 }
 
@@ -185,12 +176,7 @@ function expectJsonClientError(status: number, body: unknown) {
 describe.each(ROUTES)('$name', (route) => {
   it.each(CORPUS)('refuses %s with a 4xx JSON error and writes nothing', async (_case, raw) => {
     const before = await rowCounts(route.tables);
-    const response = await app.app.inject({
-      method: 'POST',
-      url: route.url,
-      payload: raw,
-      headers: { 'content-type': 'application/json', ...route.headers(raw) },
-    });
+    const response = await post(route, raw);
     expectJsonClientError(response.statusCode, response.json());
     expect(await rowCounts(route.tables)).toEqual(before);
   });
@@ -240,13 +226,7 @@ describe.each(ROUTES)('$name', (route) => {
     'multipart/form-data; boundary=x',
     'application/xml',
   ])('refuses content type %s', async (contentType) => {
-    const raw = Buffer.from('{"id": 1, "status": "closed"}');
-    const response = await app.app.inject({
-      method: 'POST',
-      url: route.url,
-      payload: raw,
-      headers: { 'content-type': contentType, ...route.headers(raw) },
-    });
+    const response = await post(route, Buffer.from('{"id": 1, "status": "closed"}'), contentType);
     expectJsonClientError(response.statusCode, response.json());
   });
 
@@ -255,12 +235,7 @@ describe.each(ROUTES)('$name', (route) => {
       fc.asyncProperty(fc.jsonValue({ maxDepth: 4 }), async (value) => {
         const raw = Buffer.from(JSON.stringify(value) ?? 'null');
         const before = await rowCounts(route.tables);
-        const response = await app.app.inject({
-          method: 'POST',
-          url: route.url,
-          payload: raw,
-          headers: { 'content-type': 'application/json', ...route.headers(raw) },
-        });
+        const response = await post(route, raw);
         expect(response.statusCode).toBeLessThan(500);
         if (response.statusCode >= 400) {
           expectJsonClientError(response.statusCode, response.json());

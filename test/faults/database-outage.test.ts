@@ -1,45 +1,18 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { type OpenDatabase, openDatabase } from '../../src/db/database.ts';
-import { migrateToLatest } from '../../src/db/migrate.ts';
-import { startTestApp, type TestApp } from '../support/app.ts';
-import { conversationPayload, freescoutDelivery } from '../support/freescout-delivery.ts';
-import { createThrowawayPostgres, type ThrowawayPostgres } from './throwaway-postgres.ts';
+import { expect, it } from 'vitest';
+import { useFixture } from '../support/setup.ts';
+import { deliverClosedTicket, useAuditIntake } from './audit-intake.ts';
+import { createThrowawayPostgres } from './throwaway-postgres.ts';
 
-const SECRET = 'outage-secret';
 const DELIVERIES = 900;
 const WORKERS = 8;
 
-let postgres: ThrowawayPostgres;
-let database: OpenDatabase;
-let app: TestApp;
+const postgres = useFixture(createThrowawayPostgres);
+const { database, app } = useAuditIntake(() => postgres.url);
 
-beforeAll(async () => {
-  postgres = await createThrowawayPostgres();
-  database = await openDatabase({ kind: 'postgres', url: postgres.url });
-  await migrateToLatest(database.db);
-  app = await startTestApp({
-    db: database.db,
-    listen: true,
-    env: { FLAG_FREESCOUT_WEBHOOK_RECEIVE: '1', FREESCOUT_AUDIT_WEBHOOK_SECRET: SECRET },
-  });
-});
-afterAll(async () => {
-  await app?.close();
-  await database?.close();
-  await postgres?.destroy();
-});
-
+/** The answer's status, or 0 when the connection failed. */
 async function send(ticketId: number): Promise<number> {
-  const body = conversationPayload({ id: ticketId, status: 'closed', updatedAt: '2026-11-24T10:00:00Z' });
-  const { payload, headers } = freescoutDelivery(body, { secret: SECRET, event: 'convo.status' });
   try {
-    const response = await fetch(`${app.url}/api/internal/freescout-webhook/audit`, {
-      method: 'POST',
-      headers,
-      body: payload,
-    });
-    await response.arrayBuffer();
-    return response.status;
+    return await deliverClosedTicket(app, ticketId);
   } catch {
     return 0;
   }

@@ -1,38 +1,21 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { type OpenDatabase, openDatabase } from '../../src/db/database.ts';
-import { migrateToLatest } from '../../src/db/migrate.ts';
-import { startTestApp, type TestApp } from '../support/app.ts';
-import { conversationPayload, freescoutDelivery } from '../support/freescout-delivery.ts';
-import { type FreezableProxy, startFreezableProxy } from './freezable-proxy.ts';
-import { createThrowawayPostgres, type ThrowawayPostgres } from './throwaway-postgres.ts';
+import { afterAll, expect, it } from 'vitest';
+import { useFixture } from '../support/setup.ts';
+import { deliverClosedTicket, useAuditIntake } from './audit-intake.ts';
+import { startFreezableProxy } from './freezable-proxy.ts';
+import { createThrowawayPostgres } from './throwaway-postgres.ts';
 
-const SECRET = 'hung-db-secret';
-
-let postgres: ThrowawayPostgres;
-let proxy: FreezableProxy;
-let database: OpenDatabase;
-let app: TestApp;
-
-beforeAll(async () => {
-  postgres = await createThrowawayPostgres();
-  const target = new URL(postgres.url);
-  proxy = await startFreezableProxy(Number(target.port));
-  target.host = proxy.address;
-  database = await openDatabase({ kind: 'postgres', url: target.toString() }, { poolSize: 4 });
-  await migrateToLatest(database.db);
-  app = await startTestApp({
-    db: database.db,
-    listen: true,
-    env: { FLAG_FREESCOUT_WEBHOOK_RECEIVE: '1', FREESCOUT_AUDIT_WEBHOOK_SECRET: SECRET },
-  });
-});
-afterAll(async () => {
-  proxy?.thaw();
-  await app?.close();
-  await database?.close();
-  await proxy?.close();
-  await postgres?.destroy();
-});
+const postgres = useFixture(createThrowawayPostgres);
+const proxy = useFixture(() => startFreezableProxy(Number(new URL(postgres.url).port)));
+const { app } = useAuditIntake(
+  () => {
+    const target = new URL(postgres.url);
+    target.host = proxy.address;
+    return target.toString();
+  },
+  { poolSize: 4 },
+);
+// Registered after the app, so it runs before the app closes: a frozen proxy would hold that up.
+afterAll(() => proxy.thaw());
 
 async function timed<T>(work: () => Promise<T>): Promise<{ value: T; ms: number }> {
   const started = performance.now();
@@ -40,17 +23,7 @@ async function timed<T>(work: () => Promise<T>): Promise<{ value: T; ms: number 
   return { value, ms: performance.now() - started };
 }
 
-async function deliver(ticketId: number): Promise<number> {
-  const body = conversationPayload({ id: ticketId, status: 'closed', updatedAt: '2026-11-24T10:00:00Z' });
-  const { payload, headers } = freescoutDelivery(body, { secret: SECRET, event: 'convo.status' });
-  const response = await fetch(`${app.url}/api/internal/freescout-webhook/audit`, {
-    method: 'POST',
-    headers,
-    body: payload,
-  });
-  await response.arrayBuffer();
-  return response.status;
-}
+const deliver = (ticketId: number) => deliverClosedTicket(app, ticketId);
 
 async function readyz(): Promise<number> {
   const response = await fetch(`${app.url}/readyz`);

@@ -1,36 +1,24 @@
 import { connect, type Socket } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, type TestApp } from '../support/app.ts';
-import { openTestDatabase, type TestDatabase } from '../support/db.ts';
+import { describe, expect, it } from 'vitest';
+import { useTestApp, useTestDatabase } from '../support/setup.ts';
 
 const POSTMARK_TOKEN = 'slow-client-token';
 
-let database: TestDatabase;
-let app: TestApp;
-let port: number;
-
-beforeAll(async () => {
-  database = await openTestDatabase();
-  app = await startTestApp({
-    db: database.db,
-    listen: true,
-    env: {
-      REQUEST_TIMEOUT_SECONDS: '2',
-      FLAG_POSTMARK_DELIVERY_MONITOR: '1',
-      POSTMARK_DELIVERY_WEBHOOK_SECRET: POSTMARK_TOKEN,
-      FLAG_FREESCOUT_WEBHOOK_RECEIVE: '1',
-      FREESCOUT_AUDIT_WEBHOOK_SECRET: 'slow-client-secret',
-      FLAG_FREESCOUT_GITHUB_AUTOLINK: '1',
-      FREESCOUT_WEBHOOK_SECRET: 'slow-client-secret',
-      FREESCOUT_API_USER_ID: '1',
-    },
-  });
-  port = Number(new URL(app.url).port);
-});
-afterAll(async () => {
-  await app.close();
-  await database.close();
-});
+const database = useTestDatabase();
+const app = useTestApp(() => ({
+  db: database.db,
+  listen: true,
+  env: {
+    REQUEST_TIMEOUT_SECONDS: '2',
+    FLAG_POSTMARK_DELIVERY_MONITOR: '1',
+    POSTMARK_DELIVERY_WEBHOOK_SECRET: POSTMARK_TOKEN,
+    FLAG_FREESCOUT_WEBHOOK_RECEIVE: '1',
+    FREESCOUT_AUDIT_WEBHOOK_SECRET: 'slow-client-secret',
+    FLAG_FREESCOUT_GITHUB_AUTOLINK: '1',
+    FREESCOUT_WEBHOOK_SECRET: 'slow-client-secret',
+    FREESCOUT_API_USER_ID: '1',
+  },
+}));
 
 interface Exchange {
   socket: Socket;
@@ -39,6 +27,7 @@ interface Exchange {
 }
 
 function open(): Exchange {
+  const port = Number(new URL(app.url).port);
   const started = performance.now();
   const socket = connect(port, '127.0.0.1');
   let response = '';

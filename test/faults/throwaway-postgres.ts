@@ -30,7 +30,8 @@ export interface ThrowawayPostgres {
   start(): Promise<void>;
   /** `fast` disconnects clients and shuts down cleanly; `immediate` is a crash. */
   stop(mode?: 'fast' | 'immediate'): Promise<void>;
-  destroy(): Promise<void>;
+  /** Crashes the server if it runs and removes its files. */
+  close(): Promise<void>;
 }
 
 /**
@@ -64,7 +65,7 @@ export async function createThrowawayPostgres(): Promise<ThrowawayPostgres> {
     stop: async (mode = 'fast') => {
       await pg('pg_ctl', ['-D', dataDir, '-m', mode, '-w', 'stop']);
     },
-    destroy: async () => {
+    close: async () => {
       await instance.stop('immediate').catch(() => {});
       await rm(dir, { recursive: true, force: true });
     },

@@ -1,35 +1,32 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createFreeScoutClient, type FreeScoutClient } from '../../src/clients/freescout.ts';
-import { createSlackClient, type SlackClient } from '../../src/clients/slack.ts';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { createFreeScoutClient } from '../../src/clients/freescout.ts';
+import { createSlackClient } from '../../src/clients/slack.ts';
 import { recordOperatorInteraction } from '../../src/features/freescout-webhooks/audit.ts';
 import { deliverSecurityNotifications } from '../../src/features/freescout-webhooks/notifications.ts';
 import { pollFreescoutChanges } from '../../src/features/freescout-webhooks/poller.ts';
 import { createLogger } from '../../src/lib/logger.ts';
 import { manualClock } from '../support/app.ts';
 import {
-  type AutolinkFakes,
-  type AutolinkInstance,
   drain,
   notesOn,
   startAutolinkFakes,
   startAutolinkInstance,
   webhookBody,
 } from '../support/autolink.ts';
-import { openTestDatabase, type TestDatabase, truncate } from '../support/db.ts';
-import { type FakeFreeScout, startFakeFreeScout } from '../support/fake-freescout.ts';
+import { truncate } from '../support/db.ts';
+import { startFakeFreeScout } from '../support/fake-freescout.ts';
 import type { Fault } from '../support/fake-http.ts';
-import { type FakeSlack, startFakeSlack } from '../support/fake-slack.ts';
+import { startFakeSlack } from '../support/fake-slack.ts';
 import {
   drainSync,
   issuesEvent,
   issueUrl,
   linkComments,
-  type SyncFakes,
-  type SyncInstance,
   startSyncFakes,
   startSyncInstance,
   notesOn as syncNotesOn,
 } from '../support/github-sync.ts';
+import { useFixture, useTestDatabase } from '../support/setup.ts';
 
 const log = createLogger({ level: 'silent', secretValues: [] });
 const FAULTS: Array<[string, Fault]> = [
@@ -39,32 +36,21 @@ const FAULTS: Array<[string, Fault]> = [
   ['a connection reset', { reset: true }],
 ];
 
-let database: TestDatabase;
-let slack: FakeSlack;
-let slackClient: SlackClient;
-let freescout: FakeFreeScout;
-let freescoutClient: FreeScoutClient;
 const clock = manualClock(new Date('2026-11-24T12:00:00Z'));
-
-beforeAll(async () => {
-  database = await openTestDatabase();
-  slack = await startFakeSlack();
-  slackClient = createSlackClient({ apiUrl: slack.url, token: 'xoxb-faults', timeoutMs: 300 });
-  freescout = await startFakeFreeScout({ apiKey: 'fs-key', clock });
-  freescoutClient = createFreeScoutClient({ baseUrl: freescout.url, apiKey: 'fs-key', timeoutMs: 300 });
-});
-afterAll(async () => {
-  await slackClient.close();
-  await slack.close();
-  await freescoutClient.close();
-  await freescout.close();
-  await database.close();
-});
+const database = useTestDatabase();
+const slack = useFixture(() => startFakeSlack());
+const slackClient = useFixture(async () =>
+  createSlackClient({ apiUrl: slack.url, token: 'xoxb-faults', timeoutMs: 300 }),
+);
+const freescout = useFixture(() => startFakeFreeScout({ apiKey: 'fs-key', clock }));
+const freescoutClient = useFixture(async () =>
+  createFreeScoutClient({ baseUrl: freescout.url, apiKey: 'fs-key', timeoutMs: 300 }),
+);
 
 describe('Slack faults and security notifications', () => {
   beforeEach(async () => {
     await truncate(database, 'security_notification', 'operator_interaction_audit');
-    slack.state.messages.length = 0;
+    slack.reset();
   });
 
   it.each(FAULTS)('delivers exactly once after %s, with bounded attempts', async (_name, fault) => {
@@ -121,17 +107,8 @@ describe('GitHub and FreeScout faults and the autolink worker', () => {
     ['a connection reset before GitHub acted', { reset: true }],
     ['a lost answer after GitHub created the issue', { applyThenReset: true }],
   ];
-  let fakes: AutolinkFakes;
-  let instance: AutolinkInstance;
-
-  beforeAll(async () => {
-    fakes = await startAutolinkFakes();
-    instance = await startAutolinkInstance(database.db, fakes);
-  });
-  afterAll(async () => {
-    await instance.close();
-    await fakes.close();
-  });
+  const fakes = useFixture(() => startAutolinkFakes());
+  const instance = useFixture(() => startAutolinkInstance(database.db, fakes));
 
   it.each(faultsOnCreate)('opens exactly one issue and writes it back after %s', async (_name, fault) => {
     const ticket = fakes.freescout.state.insertConversation({
@@ -164,17 +141,8 @@ describe('FreeScout faults and the GitHub sync worker (Direction B)', () => {
     ['the ticket create', 'POST', /^\/api\/conversations$/],
     ['the tag write', 'PUT', /\/tags$/],
   ];
-  let fakes: SyncFakes;
-  let instance: SyncInstance;
-
-  beforeAll(async () => {
-    fakes = await startSyncFakes();
-    instance = await startSyncInstance(database.db, fakes, {}, { freescoutTimeoutMs: 300 });
-  });
-  afterAll(async () => {
-    await instance.close();
-    await fakes.close();
-  });
+  const fakes = useFixture(startSyncFakes);
+  const instance = useFixture(() => startSyncInstance(database.db, fakes, {}, { freescoutTimeoutMs: 300 }));
   beforeEach(() => truncate(database, 'github_sync_delivery', 'github_sync_issue', 'autolink_link'));
 
   const cases = writes.flatMap(([write, method, path]) =>
