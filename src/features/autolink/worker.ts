@@ -1,15 +1,13 @@
-import type { BackgroundJob } from '../../lib/background.ts';
 import {
   busyRetryAt,
   type InboxRunSummary,
   type InboxWorker,
   runInboxWorker,
-  startInboxWorker,
 } from '../../lib/durable-inbox.ts';
 import { type AutolinkDeps, processDelivery, TicketBusyError, WriteUnsettledError } from './service.ts';
 
 /** Direction A's inbox: a FreeScout delivery links its ticket to an issue or comments on a close. */
-function autolinkWorker(deps: AutolinkDeps): InboxWorker<'autolink_delivery'> {
+export function autolinkWorker(deps: AutolinkDeps): InboxWorker<'autolink_delivery'> {
   return {
     name: 'autolink-worker',
     logPrefix: 'autolink',
@@ -43,10 +41,7 @@ function autolinkWorker(deps: AutolinkDeps): InboxWorker<'autolink_delivery'> {
   };
 }
 
+/** One run of Direction A's worker, as its loop (jobs.ts) makes every second. */
 export function runAutolinkWorker(deps: AutolinkDeps, signal?: AbortSignal): Promise<InboxRunSummary> {
   return runInboxWorker(deps, autolinkWorker(deps), signal);
-}
-
-export function startAutolinkWorker(deps: AutolinkDeps): BackgroundJob {
-  return startInboxWorker(deps, autolinkWorker(deps));
 }

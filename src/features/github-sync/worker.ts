@@ -1,15 +1,13 @@
-import type { BackgroundJob } from '../../lib/background.ts';
 import {
   busyRetryAt,
   type InboxRunSummary,
   type InboxWorker,
   runInboxWorker,
-  startInboxWorker,
 } from '../../lib/durable-inbox.ts';
 import { CreateUnsettledError, IssueBusyError, processSyncDelivery, type SyncDeps } from './service.ts';
 
 /** Direction B's inbox: a GitHub delivery opens a ticket for its issue or notes on the linked one. */
-function githubSyncWorker(deps: SyncDeps): InboxWorker<'github_sync_delivery'> {
+export function githubSyncWorker(deps: SyncDeps): InboxWorker<'github_sync_delivery'> {
   return {
     name: 'github-sync-worker',
     logPrefix: 'github-sync',
@@ -36,10 +34,7 @@ function githubSyncWorker(deps: SyncDeps): InboxWorker<'github_sync_delivery'> {
   };
 }
 
+/** One run of Direction B's worker, as its loop (jobs.ts) makes every second. */
 export function runGithubSyncWorker(deps: SyncDeps, signal?: AbortSignal): Promise<InboxRunSummary> {
   return runInboxWorker(deps, githubSyncWorker(deps), signal);
-}
-
-export function startGithubSyncWorker(deps: SyncDeps): BackgroundJob {
-  return startInboxWorker(deps, githubSyncWorker(deps));
 }
