@@ -1,9 +1,8 @@
 import { expect, it } from 'vitest';
 import { createClients } from '../../src/clients/index.ts';
-import { claimDueDeliveries } from '../../src/features/autolink/inbox.ts';
-import { recordLinkProgress, renewLeases } from '../../src/features/autolink/links.ts';
-import { LEASE_MS } from '../../src/features/autolink/service.ts';
+import { recordLinkProgress } from '../../src/features/autolink/links.ts';
 import { draftIssue } from '../../src/features/autolink/ticket.ts';
+import { claimDueDelivery, LEASE_MS, renewLeases } from '../../src/lib/durable-inbox.ts';
 import { leaseTicketLink } from '../../src/lib/ticket-link.ts';
 import {
   drain,
@@ -152,7 +151,7 @@ it('completes the link and write-back after a worker died between creating the i
   const crashed = 'crashed-worker';
   const now = fakes.clock.now();
   const until = new Date(now.getTime() + LEASE_MS);
-  await claimDueDeliveries(database.db, { holder: crashed, now, lockedUntil: until, limit: 1 });
+  await claimDueDelivery({ db: database.db, clock: fakes.clock }, 'autolink_delivery', crashed);
   const link = await leaseTicketLink(database.db, directionA(ticket.id), {
     holder: crashed,
     now,
@@ -207,7 +206,9 @@ it("keeps a live worker's ticket claim from being taken over once renewed", asyn
     expiresAt: new Date(at.getTime() + LEASE_MS),
   });
   expect(await leaseTicketLink(database.db, directionA(4242), lease('slow-worker', now))).toBeDefined();
-  await renewLeases(database.db, 'slow-worker', new Date(now.getTime() + 2 * LEASE_MS));
+  // Renewed one lease length later: it now runs until twice the lease length after the first.
+  fakes.clock.advance(LEASE_MS);
+  await renewLeases({ db: database.db, clock: fakes.clock }, 'slow-worker', ['autolink_link']);
 
   const afterFirstLease = new Date(now.getTime() + LEASE_MS + 1000);
   expect(

@@ -1,6 +1,6 @@
 import { createHash, createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { retryDelayMs } from '../../src/features/autolink/worker.ts';
+import { retryDelayMs } from '../../src/lib/durable-inbox.ts';
 import { startTestApp } from '../support/app.ts';
 import {
   drain,

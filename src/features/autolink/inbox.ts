@@ -3,6 +3,7 @@ import { sql } from 'kysely';
 import type { Db } from '../../db/database.ts';
 import type { AutolinkDeliveryStatus, AutolinkEventKind } from '../../db/schema.ts';
 import type { ServiceDeps } from '../../lib/deps.ts';
+import { INBOX_TABLES, type InboxDelivery } from '../../lib/durable-inbox.ts';
 
 /** The durable inbox: verified deliveries in, due work out, one row per distinct delivery. */
 
@@ -16,17 +17,7 @@ export interface NewDelivery {
   rawBody: Buffer;
 }
 
-export interface ClaimedDelivery {
-  id: number;
-  kind: AutolinkEventKind;
-  event: string;
-  conversation_id: number;
-  reported_status: string | null;
-  close_key: string | null;
-  attempts: number;
-  locked_by: string;
-  received_at: Date;
-}
+export type ClaimedDelivery = InboxDelivery<'autolink_delivery'>;
 
 export function deliveryDedupKey(event: string, rawBody: Buffer): string {
   return createHash('sha256').update(event).update('\n').update(rawBody).digest('hex');
@@ -103,89 +94,6 @@ export async function enqueueEvaluation(
   );
 }
 
-/**
- * Claims up to `limit` due deliveries for `holder` until `lockedUntil`. A delivery left
- * `processing` by a worker that died is due again once its lock has expired.
- */
-export async function claimDueDeliveries(
-  db: Db,
-  options: { holder: string; now: Date; lockedUntil: Date; limit: number },
-): Promise<ClaimedDelivery[]> {
-  const { holder, now, lockedUntil, limit } = options;
-  const result = await sql<ClaimedDelivery>`
-    update autolink_delivery
-       set status = 'processing', attempts = attempts + 1, locked_by = ${holder},
-           locked_until = ${lockedUntil}, updated_at = ${now}
-     where id in (
-       select id from autolink_delivery
-        where (status = 'pending' and next_attempt_at <= ${now})
-           or (status = 'processing' and locked_until < ${now})
-        order by next_attempt_at, id
-        limit ${limit}
-        for update skip locked)
-    returning id, kind, event, conversation_id, reported_status, close_key, attempts, locked_by, received_at`.execute(
-    db,
-  );
-  return result.rows;
-}
-
-/** Only the holder of the claim may settle it: a worker whose lock expired lost the delivery. */
-function ownedBy(db: Db, delivery: Pick<ClaimedDelivery, 'id' | 'locked_by'>) {
-  return db
-    .updateTable('autolink_delivery')
-    .where('id', '=', delivery.id)
-    .where('status', '=', 'processing')
-    .where('locked_by', '=', delivery.locked_by);
-}
-
-export async function renewDeliveryLock(
-  db: Db,
-  delivery: Pick<ClaimedDelivery, 'id' | 'locked_by'>,
-  lockedUntil: Date,
-): Promise<void> {
-  await ownedBy(db, delivery).set({ locked_until: lockedUntil }).execute();
-}
-
-export async function completeDelivery(
-  db: Db,
-  delivery: ClaimedDelivery,
-  outcome: string,
-  now: Date,
-): Promise<void> {
-  await ownedBy(db, delivery)
-    .set({ status: 'done', outcome, locked_by: null, locked_until: null, updated_at: now })
-    .execute();
-}
-
-export async function rescheduleDelivery(
-  db: Db,
-  delivery: ClaimedDelivery,
-  options: { nextAttemptAt: Date; lastError?: string; countAttempt: boolean; now: Date },
-): Promise<void> {
-  await ownedBy(db, delivery)
-    .set((eb) => ({
-      status: 'pending',
-      next_attempt_at: options.nextAttemptAt,
-      ...(options.lastError === undefined ? {} : { last_error: options.lastError }),
-      attempts: options.countAttempt ? eb.ref('attempts') : eb('attempts', '-', 1),
-      locked_by: null,
-      locked_until: null,
-      updated_at: options.now,
-    }))
-    .execute();
-}
-
-export async function failDelivery(
-  db: Db,
-  delivery: ClaimedDelivery,
-  lastError: string,
-  now: Date,
-): Promise<void> {
-  await ownedBy(db, delivery)
-    .set({ status: 'failed', last_error: lastError, locked_by: null, locked_until: null, updated_at: now })
-    .execute();
-}
-
 export interface DeliverySummary {
   id: number;
   /** Direction A's inbox (FreeScout deliveries) or Direction B's (GitHub deliveries). */
@@ -243,7 +151,7 @@ export async function replayDelivery(
 ): Promise<ReplayResult> {
   const { db } = deps;
   const now = deps.clock.now();
-  for (const table of ['autolink_delivery', 'github_sync_delivery'] as const) {
+  for (const table of INBOX_TABLES) {
     const replayed = await db
       .updateTable(table)
       .set({

@@ -1,7 +1,8 @@
 import type { ServiceDeps } from '../../lib/deps.ts';
+import { startInboxWorker } from '../../lib/durable-inbox.ts';
 import type { Job } from '../../lib/jobs.ts';
 import { startAutolinkSweep } from './sweep.ts';
-import { startAutolinkWorker } from './worker.ts';
+import { autolinkWorker } from './worker.ts';
 
 export function autolinkJobs(deps: ServiceDeps): Job[] {
   const settings = deps.config.autolink;
@@ -15,7 +16,7 @@ export function autolinkJobs(deps: ServiceDeps): Job[] {
             warning: 'autolink: FREESCOUT_AUTOLINK_MAILBOX_IDS is empty, so no ticket qualifies for an issue',
           }
         : {}),
-      start: () => startAutolinkWorker(deps),
+      start: () => startInboxWorker(deps, autolinkWorker(deps)),
     },
     {
       // Takes a lease, so running it on several processes sweeps once.

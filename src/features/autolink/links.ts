@@ -149,17 +149,3 @@ export async function releaseCloseComment(
     .where('lease_holder', '=', holder)
     .execute();
 }
-
-/** Keeps every link and close-comment lease of a live holder from expiring. */
-export async function renewLeases(db: Db, holder: string, expiresAt: Date): Promise<void> {
-  await db
-    .updateTable('autolink_link')
-    .set({ lease_expires_at: expiresAt })
-    .where('lease_holder', '=', holder)
-    .execute();
-  await db
-    .updateTable('autolink_close_comment')
-    .set({ lease_expires_at: expiresAt })
-    .where('lease_holder', '=', holder)
-    .execute();
-}

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { FreeScoutClient, FreeScoutConversation } from '../../clients/freescout.ts';
 import type { GitHubClient, GitHubIssue } from '../../clients/github.ts';
 import type { FeatureDeps } from '../../lib/deps.ts';
+import { LEASE_MS } from '../../lib/durable-inbox.ts';
 import { UpstreamError } from '../../lib/errors.ts';
 import type { RowLease } from '../../lib/lease.ts';
 import { findTicketLink, leaseTicketLink, releaseTicketLink } from '../../lib/ticket-link.ts';
@@ -34,13 +35,6 @@ import {
 
 export type AutolinkDeps = Pick<FeatureDeps, 'db' | 'clients' | 'clock' | 'log' | 'config'>;
 
-/**
- * How long a claim on a delivery or a ticket outlives its holder's last sign of life. The worker
- * renews its claims every `LEASE_RENEW_MS` while it works, so a slow call keeps them and a dead
- * process gives them up within this time.
- */
-export const LEASE_MS = 30_000;
-export const LEASE_RENEW_MS = 10_000;
 /** GitHub's clock is not ours: recovery looks this far before the claim for the issue it opened. */
 const RECOVERY_CLOCK_SKEW_MS = 15 * 60_000;
 

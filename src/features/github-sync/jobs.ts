@@ -1,6 +1,7 @@
 import type { ServiceDeps } from '../../lib/deps.ts';
+import { startInboxWorker } from '../../lib/durable-inbox.ts';
 import type { Job } from '../../lib/jobs.ts';
-import { startGithubSyncWorker } from './worker.ts';
+import { githubSyncWorker } from './worker.ts';
 
 export function githubSyncJobs(deps: ServiceDeps): Job[] {
   const settings = deps.config.githubSync;
@@ -15,7 +16,7 @@ export function githubSyncJobs(deps: ServiceDeps): Job[] {
               'github-sync: no GITHUB_SYNC_MAILBOX_ID nor FREESCOUT_OPERATIONS_MAILBOX_ID; using the mailbox named Operations',
           }
         : {}),
-      start: () => startGithubSyncWorker(deps),
+      start: () => startInboxWorker(deps, githubSyncWorker(deps)),
     },
   ];
 }

@@ -166,12 +166,3 @@ export async function recordTicket(
     return updated;
   });
 }
-
-/** Keeps every issue lease of a live holder from expiring. */
-export async function renewIssueLeases(db: Db, holder: string, expiresAt: Date): Promise<void> {
-  await db
-    .updateTable('github_sync_issue')
-    .set({ lease_expires_at: expiresAt })
-    .where('lease_holder', '=', holder)
-    .execute();
-}

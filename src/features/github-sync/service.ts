@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { FreeScoutClient, FreeScoutConversation } from '../../clients/freescout.ts';
 import type { GitHubClient } from '../../clients/github.ts';
 import type { FeatureDeps } from '../../lib/deps.ts';
+import { LEASE_MS } from '../../lib/durable-inbox.ts';
 import { UpstreamError } from '../../lib/errors.ts';
 import { type ClaimedSyncDelivery, hasEarlierOpenLabelDelivery, markNoteStarted } from './inbox.ts';
 import {
@@ -31,9 +32,6 @@ import {
 
 export type SyncDeps = Pick<FeatureDeps, 'db' | 'clients' | 'clock' | 'log' | 'config'>;
 
-/** As Direction A: claims outlive a holder's last sign of life by this; the worker renews them. */
-export const LEASE_MS = 30_000;
-export const LEASE_RENEW_MS = 10_000;
 /**
  * A create whose answer never came (timeout, reset, 5xx) may still land: FreeScout's PHP can
  * finish the request long after our client gave up (10 s by default). Recovery lists the mailbox only once
