@@ -1,11 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { ExpressionBuilder, Selectable } from 'kysely';
-import { backoffMs } from '../clients/http.ts';
+import { backoffMs, retryAfterOf } from '../clients/http.ts';
 import type { Db } from '../db/database.ts';
 import type { Database } from '../db/schema.ts';
 import { type BackgroundJob, runEvery } from './background.ts';
 import type { ServiceDeps } from './deps.ts';
-import { UpstreamError } from './errors.ts';
 
 /**
  * The durable inbox of a webhook intake: each verified delivery is a row, and workers in any
@@ -257,8 +256,7 @@ async function workOn<T extends InboxTable>(
       log.error({ ...context, err: error }, `${prefix}: delivery failed for good; replay it once fixed`);
       return 'failed';
     }
-    const retryAfter = error instanceof UpstreamError ? error.details.retryAfterSeconds : undefined;
-    const nextAttemptAt = new Date(now.getTime() + retryDelayMs(delivery.attempts, retryAfter));
+    const nextAttemptAt = new Date(now.getTime() + retryDelayMs(delivery.attempts, retryAfterOf(error)));
     await requeue(db, worker.table, delivery, { nextAttemptAt, lastError, countAttempt: true, now });
     log.warn({ ...context, err: error, nextAttemptAt }, `${prefix}: delivery failed; will retry`);
     return 'retried';

@@ -49,29 +49,19 @@ export async function storeSyncDelivery(
   return Number(existing.id);
 }
 
-/** True while a labelled delivery of this issue waits or runs: its ticket may be about to exist. */
-export async function hasOpenLabelDelivery(db: Db, issueNumber: number): Promise<boolean> {
-  const row = await db
+/**
+ * True while a labelled delivery of this issue waits or runs (only one received before
+ * `beforeId`, when given): its ticket may be about to exist.
+ */
+export async function hasOpenLabelDelivery(db: Db, issueNumber: number, beforeId?: number): Promise<boolean> {
+  let query = db
     .selectFrom('github_sync_delivery')
     .select('id')
     .where('issue_number', '=', issueNumber)
     .where('action', '=', 'labeled')
-    .where('status', 'in', ['pending', 'processing'])
-    .executeTakeFirst();
-  return row !== undefined;
-}
-
-/** True while a labelled delivery received before `id` waits or runs: its ticket may be about to exist. */
-export async function hasEarlierOpenLabelDelivery(db: Db, issueNumber: number, id: number): Promise<boolean> {
-  const row = await db
-    .selectFrom('github_sync_delivery')
-    .select('id')
-    .where('issue_number', '=', issueNumber)
-    .where('action', '=', 'labeled')
-    .where('status', 'in', ['pending', 'processing'])
-    .where('id', '<', id)
-    .executeTakeFirst();
-  return row !== undefined;
+    .where('status', 'in', ['pending', 'processing']);
+  if (beforeId !== undefined) query = query.where('id', '<', beforeId);
+  return (await query.executeTakeFirst()) !== undefined;
 }
 
 /** Records that this delivery's note is about to be sent; refuses when the claim was lost. */

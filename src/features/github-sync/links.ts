@@ -1,6 +1,7 @@
 import type { Selectable } from 'kysely';
 import type { Db } from '../../db/database.ts';
 import type { GithubSyncIssueTable, LinkDirection } from '../../db/schema.ts';
+import type { RowLease } from '../../lib/lease.ts';
 
 /**
  * The per-issue claim row of Direction B and the shared link record (`autolink_link`, one row
@@ -9,12 +10,6 @@ import type { GithubSyncIssueTable, LinkDirection } from '../../db/schema.ts';
  */
 
 export type IssueClaim = Selectable<GithubSyncIssueTable>;
-
-export interface Lease {
-  holder: string;
-  now: Date;
-  expiresAt: Date;
-}
 
 export interface RecordedLink {
   conversation_id: number;
@@ -50,7 +45,7 @@ export async function findIssueClaim(
 export async function leaseIssue(
   db: Db,
   issue: { repo: string; issueNumber: number; issueUrl: string; claimId: string },
-  lease: Lease,
+  lease: RowLease,
 ): Promise<IssueClaim | undefined> {
   return db
     .insertInto('github_sync_issue')

@@ -5,12 +5,12 @@ import type { GitHubClient } from '../../clients/github.ts';
 import type { FeatureDeps } from '../../lib/deps.ts';
 import { LEASE_MS } from '../../lib/durable-inbox.ts';
 import { UpstreamError } from '../../lib/errors.ts';
-import { type ClaimedSyncDelivery, hasEarlierOpenLabelDelivery, markNoteStarted } from './inbox.ts';
+import type { RowLease } from '../../lib/lease.ts';
+import { type ClaimedSyncDelivery, hasOpenLabelDelivery, markNoteStarted } from './inbox.ts';
 import {
   abandonIssue,
   findLinkByIssue,
   type IssueClaim,
-  type Lease,
   leaseIssue,
   type RecordedLink,
   recordIssueProgress,
@@ -107,7 +107,7 @@ function requireClients(deps: SyncDeps): { github: GitHubClient; freescout: Free
   return { github, freescout };
 }
 
-function leaseFrom(deps: SyncDeps, holder: string): Lease {
+function leaseFrom(deps: SyncDeps, holder: string): RowLease {
   const now = deps.clock.now();
   return { holder, now, expiresAt: new Date(now.getTime() + LEASE_MS) };
 }
@@ -325,7 +325,7 @@ async function noteOnLinkedTicket(
   const link: RecordedLink | undefined = await findLinkByIssue(db, delivery.issue_number);
   if (!link) {
     // A label received just before may be opening the ticket right now: its note waits for it.
-    if (await hasEarlierOpenLabelDelivery(db, delivery.issue_number, delivery.id)) {
+    if (await hasOpenLabelDelivery(db, delivery.issue_number, delivery.id)) {
       throw new IssueBusyError(`GitHub issue #${delivery.issue_number} may be getting its ticket`);
     }
     return 'skipped:not_linked';
