@@ -1,5 +1,6 @@
 import type { FreeScoutClient } from '../clients/freescout.ts';
 import type { Db } from '../db/database.ts';
+import { CONVERSATION_EVENTS } from '../lib/freescout-intake.ts';
 import type { CliOutput } from './output.ts';
 
 /**
@@ -9,23 +10,9 @@ import type { CliOutput } from './output.ts';
  * that is how a re-run replaces the webhook instead of adding a second one.
  */
 
-/** Every conversation event of the module (`Entities/Webhook.php`); customer events are not wanted. */
-const CONVERSATION_EVENTS = [
-  'convo.created',
-  'convo.assigned',
-  'convo.status',
-  'convo.moved',
-  'convo.customer.reply.created',
-  'convo.agent.reply.created',
-  'convo.note.created',
-  'convo.deleted',
-  'convo.deleted_forever',
-  'convo.restored',
-];
-
 interface FeatureWebhook {
   path: string;
-  events: string[];
+  events: readonly string[];
 }
 
 /**
@@ -84,7 +71,7 @@ export async function registerWebhookCommand(
 
   const created = await freescout.createWebhook({
     url,
-    events: target.events,
+    events: [...target.events],
     ...(options.mailboxes.length > 0 ? { mailboxes: options.mailboxes } : {}),
   });
   await db

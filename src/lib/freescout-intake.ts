@@ -30,6 +30,23 @@ export function assertSignedBody(request: FastifyRequest, secrets: readonly stri
   return raw;
 }
 
+/** The module's conversation events (`Entities/Webhook.php`); its customer events are not wanted. */
+export const CONVERSATION_EVENTS: readonly string[] = [
+  'convo.created',
+  'convo.assigned',
+  'convo.status',
+  'convo.moved',
+  'convo.customer.reply.created',
+  'convo.agent.reply.created',
+  'convo.note.created',
+  'convo.deleted',
+  'convo.deleted_forever',
+  'convo.restored',
+];
+
+/** Events whose body is the deleted conversation's id and dates, not a conversation. */
+export const DELETE_EVENTS: readonly string[] = ['convo.deleted', 'convo.deleted_forever'];
+
 /** Older aliases some senders use, mapped to the module's own names. */
 const EVENT_ALIASES: Record<string, string> = {
   'conversation.created': 'convo.created',

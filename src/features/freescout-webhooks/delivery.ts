@@ -5,26 +5,15 @@ import { httpError } from '../../lib/errors.ts';
 import {
   assertSignatureHeader,
   assertSignedBody,
+  CONVERSATION_EVENTS,
   canonicalEventName,
+  DELETE_EVENTS,
   freescoutEventName,
   freescoutStatusName,
 } from '../../lib/freescout-intake.ts';
 import { conversationIdSchema } from '../../lib/ids.ts';
 import { assertPlausibleTime } from '../../lib/plausible-time.ts';
 import { parseJsonBody } from '../../lib/raw-body.ts';
-
-const DELETE_EVENTS = new Set(['convo.deleted', 'convo.deleted_forever']);
-/** The module's documented conversation events; modules may add others with other bodies. */
-const CONVERSATION_EVENTS = new Set([
-  'convo.created',
-  'convo.assigned',
-  'convo.status',
-  'convo.moved',
-  'convo.customer.reply.created',
-  'convo.agent.reply.created',
-  'convo.note.created',
-  'convo.restored',
-]);
 
 export interface SignedDelivery {
   event: string | undefined;
@@ -86,7 +75,7 @@ export function interpretDelivery(delivery: SignedDelivery, now: Date): Freescou
   const { event } = delivery;
   if (event !== undefined && !event.startsWith('convo.')) return { kind: 'ignored', event };
 
-  if (event !== undefined && DELETE_EVENTS.has(event)) {
+  if (event !== undefined && DELETE_EVENTS.includes(event)) {
     const deleted = parsePayload(deletedConversationSchema, delivery.body);
     return { kind: 'ticket', snapshot: deliverySnapshot(deleted.id, 'deleted', deleted.updatedAt, now) };
   }
@@ -94,7 +83,7 @@ export function interpretDelivery(delivery: SignedDelivery, now: Date): Freescou
   if (!parsed.success) {
     // An undocumented convo.* event refreshes the row when it carries a conversation, and is
     // acknowledged otherwise: refusing it would only make FreeScout retry it ten times.
-    if (event !== undefined && !CONVERSATION_EVENTS.has(event)) return { kind: 'ignored', event };
+    if (event !== undefined && !CONVERSATION_EVENTS.includes(event)) return { kind: 'ignored', event };
     throw invalidPayload(parsed.error);
   }
   const conversation = parsed.data;
