@@ -124,7 +124,8 @@ export async function buildApp(deps: AppDeps) {
     );
   }
   await app.register(cors, consoleCorsOptions(deps.config.console.origins));
-  const isAuthorized = createInternalAuthorizer(internalAuth);
+  const clock = deps.clock ?? systemClock;
+  const isAuthorized = createInternalAuthorizer(internalAuth, clock);
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
     // A preflight carries no credentials: CORS answers it (with headers only for CONSOLE_ORIGINS).
@@ -161,7 +162,6 @@ export async function buildApp(deps: AppDeps) {
     transform: jsonSchemaTransform,
   });
 
-  const clock = deps.clock ?? systemClock;
   const featureDeps: FeatureDeps = {
     config: deps.config,
     db: deps.db,

@@ -1,6 +1,7 @@
 import type { FastifyRequest, RouteOptions } from 'fastify';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import type { Config } from '../config.ts';
+import type { Clock } from './clock.ts';
 import { httpError } from './errors.ts';
 import { tokenMatches } from './hmac.ts';
 import { isCrossSite, sessionIsValid } from './ops-session.ts';
@@ -77,9 +78,9 @@ function teamOrigin(teamDomain: string): string {
  * operator page's session cookie signed with it, or a Cloudflare Access JWT verified against
  * the team's JWKS. The origin is reachable without
  * Cloudflare, so the JWT is verified, never trusted for being present. With neither
- * configured, only loopback clients pass.
+ * configured, only loopback clients pass. A session's expiry is read on the clock that issued it.
  */
-export function createInternalAuthorizer(settings: Config['internalAuth']) {
+export function createInternalAuthorizer(settings: Config['internalAuth'], clock: Clock) {
   const { token, cfAccess } = settings;
   const cf = cfAccess && {
     issuer: teamOrigin(cfAccess.teamDomain),
@@ -101,7 +102,7 @@ export function createInternalAuthorizer(settings: Config['internalAuth']) {
       throw httpError(403, 'cross_site_request', 'state-changing requests must come from the operator page');
     }
     if (!token && !cf) return isLoopback(request.socket.remoteAddress);
-    if (token && sessionIsValid(token, request.headers.cookie, new Date())) return true;
+    if (token && sessionIsValid(token, request.headers.cookie, clock.now())) return true;
     const assertion = request.headers['cf-access-jwt-assertion'];
     if (cf && typeof assertion === 'string' && assertion !== '') {
       try {
