@@ -4,6 +4,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { FeatureDeps } from '../../lib/deps.ts';
 import { tokenMatches } from '../../lib/hmac.ts';
+import { listLimitSchema } from '../../lib/list-limit.ts';
 import type { Observability } from '../../lib/observability.ts';
 import { isCrossSite, issueSession, sessionCookie } from '../../lib/ops-session.ts';
 import type { FeatureReadiness } from '../../lib/readiness.ts';
@@ -28,12 +29,7 @@ const deliveriesQuerySchema = z.object({
       'expected a status code (401), a class (4xx) or an outcome (processed, accepted, ignored, rejected, failed)',
     )
     .optional(),
-  limit: z
-    .string()
-    .regex(/^[0-9]+$/, 'expected an integer from 1 to 500')
-    .transform(Number)
-    .pipe(z.number().int().min(1).max(500))
-    .default(50),
+  limit: listLimitSchema,
 });
 
 const loggedDeliverySchema = z.object({

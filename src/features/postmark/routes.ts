@@ -5,6 +5,7 @@ import type { FeatureDeps } from '../../lib/deps.ts';
 import { httpError } from '../../lib/errors.ts';
 import { requireFeature } from '../../lib/flags.ts';
 import { tokenMatches } from '../../lib/hmac.ts';
+import { listLimitSchema } from '../../lib/list-limit.ts';
 import { parseJsonBody } from '../../lib/raw-body.ts';
 import { createAlertMonitor, createAlertsSource } from './alerts.ts';
 import { readRecentDeliveries, recordPostmarkEvent } from './events.ts';
@@ -40,12 +41,7 @@ const postmarkBodySchema = z
   .describe('one Postmark webhook record');
 
 const recentQuerySchema = z.object({
-  limit: z
-    .string()
-    .regex(/^[0-9]+$/, 'expected an integer from 1 to 500')
-    .transform(Number)
-    .pipe(z.number().int().min(1).max(500))
-    .default(50),
+  limit: listLimitSchema,
 });
 const recentEventSchema = z.object({
   id: z.number(),
