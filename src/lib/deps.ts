@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { AlertsSourceClient } from '../clients/alerts-source.ts';
 import type { FreeScoutClient } from '../clients/freescout.ts';
 import type { GitHubClient } from '../clients/github.ts';
 import type { SlackClient } from '../clients/slack.ts';
@@ -11,6 +12,7 @@ export interface Clients {
   slack?: SlackClient;
   freescout?: FreeScoutClient;
   github?: GitHubClient;
+  alertsSource?: AlertsSourceClient;
 }
 
 /** What every feature plugin is given by `buildApp`. */

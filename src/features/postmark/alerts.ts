@@ -1,11 +1,6 @@
 import { sql } from 'kysely';
-import type { Logger } from 'pino';
-import { createAgent, send } from '../../clients/http.ts';
-import type { SlackClient } from '../../clients/slack.ts';
-import type { Config } from '../../config.ts';
 import type { Db } from '../../db/database.ts';
-import type { Clock } from '../../lib/clock.ts';
-import { UpstreamError } from '../../lib/errors.ts';
+import type { ServiceDeps } from '../../lib/deps.ts';
 import { type PostmarkRate, readPostmarkRates } from '../../lib/postmark-rates.ts';
 import { DAY_MS, HOUR_MS } from './events.ts';
 
@@ -22,19 +17,16 @@ export interface PostmarkAlert {
   detectedAt: Date;
 }
 
-type AlertSettings = Pick<
-  Config['postmark'],
-  'bounceAlertRate' | 'spamAlertRate' | 'alertMinVolume' | 'bounceAlertTypes'
->;
-
 const WINDOW_LABEL: Record<number, string> = { [HOUR_MS]: 'the last hour', [DAY_MS]: 'the last 24 hours' };
 
 /** The alerts whose rate is over its threshold with at least the minimum volume, read from the rollups. */
-export async function findAlertsOverThreshold(
-  db: Db,
-  now: Date,
-  settings: AlertSettings,
-): Promise<PostmarkAlert[]> {
+export async function findAlertsOverThreshold({
+  db,
+  clock,
+  config,
+}: Pick<ServiceDeps, 'db' | 'clock' | 'config'>): Promise<PostmarkAlert[]> {
+  const settings = config.postmark;
+  const now = clock.now();
   const rates = await readPostmarkRates(db, now, settings.bounceAlertTypes);
   const candidates: PostmarkAlert[] = [
     alertOf('bounce_rate', rates.bounce),
@@ -102,46 +94,16 @@ function alertSourceBody(alert: PostmarkAlert) {
   };
 }
 
-interface AlertsSource {
-  post(alert: PostmarkAlert): Promise<void>;
-  close(): Promise<void>;
-}
-
-const ALERTS_SOURCE_TIMEOUT_MS = 5_000;
-
-export function createAlertsSource(url: string, timeoutMs = ALERTS_SOURCE_TIMEOUT_MS): AlertsSource {
-  const agent = createAgent(timeoutMs);
-  return {
-    async post(alert) {
-      const { status } = await send({
-        upstream: 'alerts',
-        label: 'alerts source POST',
-        url,
-        method: 'POST',
-        agent,
-        timeoutMs,
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(alertSourceBody(alert)),
-      });
-      if (status >= 300) throw new UpstreamError('alerts', `alerts source answered ${status}`, { status });
-    },
-    close: () => agent.close(),
-  };
-}
-
-interface AlertSenders {
-  slack: SlackClient | undefined;
-  channel: string;
-  alertsSource: AlertsSource | undefined;
-  log: Logger;
-}
-
 /** Sends to every configured destination; a failure is logged, never thrown (alerting is best effort). */
-export async function sendAlert(alert: PostmarkAlert, senders: AlertSenders): Promise<void> {
-  const { slack, channel, alertsSource, log } = senders;
+export async function sendAlert(
+  { clients, config, log }: Pick<ServiceDeps, 'clients' | 'config' | 'log'>,
+  alert: PostmarkAlert,
+): Promise<void> {
+  const { slack, alertsSource } = clients;
+  const channel = config.slack.operatorChannel;
   const sends: Array<[string, Promise<unknown>]> = [];
   if (slack) sends.push(['slack', slack.postMessage({ channel, text: `:warning: ${describeAlert(alert)}` })]);
-  if (alertsSource) sends.push(['alerts_source', alertsSource.post(alert)]);
+  if (alertsSource) sends.push(['alerts_source', alertsSource.post(alertSourceBody(alert))]);
   const results = await Promise.allSettled(sends.map(([, send]) => send));
   results.forEach((result, index) => {
     const destination = sends[index]?.[0];
@@ -153,11 +115,7 @@ export async function sendAlert(alert: PostmarkAlert, senders: AlertSenders): Pr
   });
 }
 
-export interface AlertMonitorDeps extends AlertSenders {
-  db: Db;
-  clock: Clock;
-  settings: AlertSettings;
-}
+export type AlertMonitorDeps = Pick<ServiceDeps, 'db' | 'clock' | 'log' | 'config' | 'clients'>;
 
 export interface AlertMonitor {
   /** Asks for a threshold check soon; returns at once. */
@@ -173,7 +131,7 @@ export interface AlertMonitor {
  * Slack delays nothing but its own alert.
  */
 export function createAlertMonitor(deps: AlertMonitorDeps): AlertMonitor {
-  const hasDestination = deps.slack !== undefined || deps.alertsSource !== undefined;
+  const hasDestination = deps.clients.slack !== undefined || deps.clients.alertsSource !== undefined;
   const inFlight = new Set<Promise<void>>();
   let checking: Promise<void> | undefined;
   let again = false;
@@ -184,9 +142,9 @@ export function createAlertMonitor(deps: AlertMonitorDeps): AlertMonitor {
   };
 
   async function checkOnce(): Promise<void> {
-    const alerts = await findAlertsOverThreshold(deps.db, deps.clock.now(), deps.settings);
+    const alerts = await findAlertsOverThreshold(deps);
     for (const alert of alerts) {
-      if (await claimAlert(deps.db, alert)) track(sendAlert(alert, deps));
+      if (await claimAlert(deps.db, alert)) track(sendAlert(deps, alert));
     }
   }
 

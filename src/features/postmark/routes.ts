@@ -7,7 +7,7 @@ import { requireFeature } from '../../lib/flags.ts';
 import { tokenMatches } from '../../lib/hmac.ts';
 import { listLimitSchema } from '../../lib/list-limit.ts';
 import { parseJsonBody } from '../../lib/raw-body.ts';
-import { createAlertMonitor, createAlertsSource } from './alerts.ts';
+import { createAlertMonitor } from './alerts.ts';
 import { readRecentDeliveries, recordPostmarkEvent } from './events.ts';
 import { interpretPostmarkPayload } from './payload.ts';
 
@@ -61,19 +61,10 @@ const recentDeliveriesSchema = z.object({
 
 export const postmarkRoutes: FastifyPluginAsync<FeatureDeps> = async (base, deps) => {
   const app = base.withTypeProvider<ZodTypeProvider>();
-  const { config, db, clock, log } = deps;
+  const { config, db, clock } = deps;
   const settings = config.postmark;
 
-  const alertsSource = settings.alertsSourceUrl ? createAlertsSource(settings.alertsSourceUrl) : undefined;
-  const alertMonitor = createAlertMonitor({
-    db,
-    clock,
-    log,
-    settings,
-    slack: deps.clients.slack,
-    channel: config.slack.operatorChannel,
-    alertsSource,
-  });
+  const alertMonitor = createAlertMonitor(deps);
 
   // 401 while the flag is off (docs/api.md §4; the set-up runbook expects it), not the usual 404.
   // Checked on request, before the body is even parsed.
@@ -135,7 +126,6 @@ export const postmarkRoutes: FastifyPluginAsync<FeatureDeps> = async (base, deps
 
   app.addHook('onClose', async () => {
     await waitAtMost(ALERTS_DRAIN_MS, alertMonitor.idle());
-    await alertsSource?.close();
   });
 };
 
