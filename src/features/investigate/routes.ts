@@ -1,5 +1,6 @@
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyTypeProviderDefault, RawServerDefault } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { FeatureDeps } from '../../lib/deps.ts';
 import { errorSchema, httpError } from '../../lib/errors.ts';
@@ -27,16 +28,16 @@ const ticketSchema = z.object({
   deduplicated: z.boolean(),
 });
 
-export const investigateRoutes: FastifyPluginAsync<FeatureDeps> = async (app, deps) => {
-  const { config, clients } = deps;
-  const { operationsMailboxId, dedupMinutes } = config.investigate;
-  const { publicUrl } = config.freescout;
+// Typed with the app's pino logger (`buildApp` passes it to Fastify), so `request.log` is the
+// request's child of it and serves as the service's `log`.
+export const investigateRoutes: FastifyPluginAsync<
+  FeatureDeps,
+  RawServerDefault,
+  FastifyTypeProviderDefault,
+  Logger
+> = async (app, deps) => {
+  const { config } = deps;
   const intakeUnset = intakeMissing(investigateSpec(config));
-  // The FreeScout client and the public URL come from the settings the spec requires.
-  const configured =
-    intakeUnset.length === 0 && clients.freescout && operationsMailboxId !== undefined && publicUrl
-      ? { freescout: clients.freescout, settings: { operationsMailboxId, dedupMinutes, publicUrl } }
-      : undefined;
 
   app.addHook(
     'onRequest',
@@ -44,7 +45,7 @@ export const investigateRoutes: FastifyPluginAsync<FeatureDeps> = async (app, de
   );
   // Before the body is validated: a deploy missing its configuration says so whatever it is sent.
   app.addHook('onRequest', async () => {
-    if (!configured) throw notConfigured(intakeUnset);
+    if (intakeUnset.length > 0) throw notConfigured(intakeUnset);
   });
 
   app.withTypeProvider<ZodTypeProvider>().post(
@@ -63,16 +64,9 @@ export const investigateRoutes: FastifyPluginAsync<FeatureDeps> = async (app, de
       },
     },
     async (request, reply) => {
-      if (!configured) throw notConfigured(intakeUnset);
       const { surface, state, tile_url, detail, requested_by } = request.body;
       const result = await investigateSurface(
-        {
-          db: deps.db,
-          clock: deps.clock,
-          log: request.log,
-          ...configured,
-          ...(deps.hooks?.onTicketCreated ? { onTicketTagged: deps.hooks.onTicketCreated } : {}),
-        },
+        { ...deps, log: request.log },
         {
           surface,
           state,

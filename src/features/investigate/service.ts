@@ -1,9 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Logger } from 'pino';
 import { ALL_CONVERSATION_STATUSES, type FreeScoutClient } from '../../clients/freescout.ts';
-import type { Db } from '../../db/database.ts';
-import type { Clock } from '../../lib/clock.ts';
+import type { FeatureDeps, ServiceDeps } from '../../lib/deps.ts';
 import { httpError, UpstreamError } from '../../lib/errors.ts';
 import { createSettlesAt } from '../../lib/unknown-outcome.ts';
 import {
@@ -38,25 +36,24 @@ const WAIT_POLL_MS = 100;
 /** FreeScout's clock may differ from ours: look a little earlier than the attempt began. */
 const CLOCK_SKEW_MS = 10 * 60_000;
 
-export interface InvestigateSettings {
+/**
+ * `log` is the request's child logger, so lines carry its request id. `hooks.onTicketCreated`
+ * is the composition root's own hook for exactly this (autolink evaluates the ticket at once),
+ * passed under its one name rather than renamed for this service.
+ */
+type InvestigateDeps = ServiceDeps & Pick<FeatureDeps, 'hooks'>;
+
+interface InvestigateSettings {
   operationsMailboxId: number;
   dedupMinutes: number;
   /** Base of ticket links, without a trailing slash. */
   publicUrl: string;
 }
 
-export interface InvestigateDeps {
-  db: Db;
+/** `InvestigateDeps` with the FreeScout client and settings a click needs, checked once per click. */
+interface ConfiguredDeps extends InvestigateDeps {
   freescout: FreeScoutClient;
-  clock: Clock;
-  // A request's child logger, so lines carry its request id.
-  log: Pick<Logger, 'info' | 'warn' | 'error'>;
   settings: InvestigateSettings;
-  /**
-   * Told about each ticket once it carries `auto:status`, so the composition root can have it
-   * evaluated by GitHub autolink at once instead of waiting for FreeScout's webhook.
-   */
-  onTicketTagged?: (conversationId: number) => Promise<void>;
 }
 
 /**
@@ -90,9 +87,10 @@ export type { InvestigateRequest };
  * ticket without any transaction open across the FreeScout call.
  */
 export async function investigateSurface(
-  deps: InvestigateDeps,
+  investigateDeps: InvestigateDeps,
   request: InvestigateRequest,
 ): Promise<InvestigateResult> {
+  const deps = configured(investigateDeps);
   const { db, clock, settings } = deps;
   const ticketRequest = request.tileUrl
     ? { ...request, tileUrl: normalizedTileUrl(request.tileUrl) }
@@ -140,7 +138,7 @@ export async function investigateSurface(
 }
 
 async function openTicket(
-  deps: InvestigateDeps,
+  deps: ConfiguredDeps,
   request: InvestigateRequest,
   workflowId: string,
   claimedAt: Date,
@@ -225,7 +223,7 @@ async function openTicket(
  * click on the surface tries again; the ticket itself is already recorded.
  */
 async function tagTicket(
-  deps: InvestigateDeps,
+  deps: ConfiguredDeps,
   surface: string,
   workflowId: string,
   conversationId: number,
@@ -241,9 +239,11 @@ async function tagTicket(
     return;
   }
   await recordTagged(db, { surface, workflowId, now: clock.now() });
-  if (!deps.onTicketTagged) return;
+  // Told once the ticket carries `auto:status`: autolink's rules look for that tag.
+  const onTicketCreated = deps.hooks?.onTicketCreated;
+  if (!onTicketCreated) return;
   try {
-    await deps.onTicketTagged(conversationId);
+    await onTicketCreated(conversationId);
   } catch (error) {
     // FreeScout's own convo.created webhook and the autolink sweep still bring the ticket in.
     log.warn({ surface, conversationId, err: error }, 'investigate: could not queue the ticket for autolink');
@@ -258,7 +258,7 @@ async function tagTicket(
  * a margin): until then `unsettledUntil` says when it will be.
  */
 async function findEarlierTicket(
-  deps: InvestigateDeps,
+  deps: ConfiguredDeps,
   surface: string,
   workflowId: string,
   now: Date,
@@ -299,6 +299,22 @@ async function findEarlierTicket(
   );
   if (searchedAt < settlesAt) return { unsettledUntil: settlesAt, searched: [] };
   return { searched: attempts.map((attempt) => attempt.workflowId) };
+}
+
+/**
+ * The route refuses with 503 `not_configured` before a request reaches here without these
+ * (`readiness.ts`); this says so plainly should another caller forget.
+ */
+function configured(deps: InvestigateDeps): ConfiguredDeps {
+  const { freescout } = deps.clients;
+  const { operationsMailboxId, dedupMinutes } = deps.config.investigate;
+  const { publicUrl } = deps.config.freescout;
+  if (!freescout || operationsMailboxId === undefined || !publicUrl) {
+    throw new Error(
+      'Investigate is not configured: it needs FREESCOUT_API_URL, FREESCOUT_API_KEY and FREESCOUT_OPERATIONS_MAILBOX_ID',
+    );
+  }
+  return { ...deps, freescout, settings: { operationsMailboxId, dedupMinutes, publicUrl } };
 }
 
 function isOpenWithin(claim: SurfaceClaim, now: Date, windowMs: number): boolean {
