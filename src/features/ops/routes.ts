@@ -87,13 +87,10 @@ export const opsRoutes: FastifyPluginAsync<OpsDeps> = async (base, deps) => {
   // Reads first write this instance's buffered log rows, so a delivery just answered is listed.
   const summary = async () => {
     await observability.deliveryLog.flush();
-    return readOpsSummary({
-      db,
-      config,
-      now: clock.now(),
-      webhookRoutes: observability.webhookRoutes,
-      readiness: deps.readiness,
-    });
+    return readOpsSummary(
+      { db, config, clock },
+      { readiness: deps.readiness, webhookRoutes: observability.webhookRoutes },
+    );
   };
 
   // The sign-in form posts urlencoded; only this plugin's routes accept it.

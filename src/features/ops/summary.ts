@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import type { Config } from '../../config.ts';
 import type { Db } from '../../db/database.ts';
 import type { CachedTicketStatus, DeliveryOutcome, PostmarkEventType } from '../../db/schema.ts';
+import type { ServiceDeps } from '../../lib/deps.ts';
 import { readPostmarkRates } from '../../lib/postmark-rates.ts';
 import type { FeatureReadiness } from '../../lib/readiness.ts';
 import { type LoggedDelivery, listLoggedDeliveries } from './deliveries.ts';
@@ -126,13 +127,12 @@ export interface OpsSummary {
   };
 }
 
-export interface SummaryDeps {
-  db: Db;
-  config: Config;
-  now: Date;
-  webhookRoutes: readonly string[];
-  /** Every feature's readiness, from the composition root (no feature imports another). */
+/** What the composition root knows about every feature (no feature imports another). */
+export interface SummaryInputs {
+  /** Every feature's readiness. */
   readiness: readonly FeatureReadiness[];
+  /** The route patterns webhooks are received on, whose deliveries the log records. */
+  webhookRoutes: readonly string[];
 }
 
 const iso = (value: Date | string | null | undefined) =>
@@ -143,16 +143,21 @@ const hourOf = (time: Date) => new Date(Math.floor(time.getTime() / HOUR_MS) * H
  * Everything the operator page shows, read from small tables, rollups and indexed tails only:
  * its cost does not grow with the number of stored Postmark events or logged deliveries.
  */
-export async function readOpsSummary(deps: SummaryDeps): Promise<OpsSummary> {
+export async function readOpsSummary(
+  { db, config, clock }: Pick<ServiceDeps, 'db' | 'config' | 'clock'>,
+  { readiness, webhookRoutes }: SummaryInputs,
+): Promise<OpsSummary> {
+  // One reading of the clock: every window and age on the page is measured from the same instant.
+  const now = clock.now();
   const [webhooks, recentDeliveries, postmark, freescout, github, investigate] = await Promise.all([
-    readWebhookHealth(deps),
-    listLoggedDeliveries(deps.db, { limit: RECENT_DELIVERIES }),
-    readPostmark(deps),
-    readFreescout(deps),
-    readGithub(deps),
-    readInvestigate(deps),
+    readWebhookHealth(db, webhookRoutes, now),
+    listLoggedDeliveries(db, { limit: RECENT_DELIVERIES }),
+    readPostmark(db, config.postmark, now),
+    readFreescout(db, config.freescoutWebhooks, now),
+    readGithub(db, now),
+    readInvestigate(db, config.freescout.publicUrl),
   ]);
-  const health = deps.readiness.map((feature) => {
+  const health = readiness.map((feature) => {
     const routes = webhooks.filter((route) => feature.webhookRoutes.includes(route.route));
     const last = routes
       .filter((route) => route.last_delivery !== null)
@@ -169,7 +174,7 @@ export async function readOpsSummary(deps: SummaryDeps): Promise<OpsSummary> {
     };
   });
   return {
-    generated_at: deps.now.toISOString(),
+    generated_at: now.toISOString(),
     health,
     webhooks,
     recent_deliveries: recentDeliveries,
@@ -185,7 +190,11 @@ export async function readOpsSummary(deps: SummaryDeps): Promise<OpsSummary> {
   };
 }
 
-async function readWebhookHealth({ db, now, webhookRoutes }: SummaryDeps): Promise<RouteHealth[]> {
+async function readWebhookHealth(
+  db: Db,
+  webhookRoutes: readonly string[],
+  now: Date,
+): Promise<RouteHealth[]> {
   if (webhookRoutes.length === 0) return [];
   const routes = [...webhookRoutes];
   const { rows: latest } = await sql<{
@@ -260,8 +269,11 @@ function addCount(
   else bucket.spam_complaint += Number(count);
 }
 
-async function readPostmark({ db, config, now }: SummaryDeps): Promise<OpsSummary['postmark']> {
-  const settings = config.postmark;
+async function readPostmark(
+  db: Db,
+  settings: Config['postmark'],
+  now: Date,
+): Promise<OpsSummary['postmark']> {
   const currentHour = hourOf(now);
   const start24 = new Date(currentHour.getTime() - 23 * HOUR_MS);
   const start7d = new Date(currentHour.getTime() - (7 * 24 - 1) * HOUR_MS);
@@ -330,11 +342,11 @@ async function readPostmark({ db, config, now }: SummaryDeps): Promise<OpsSummar
   };
 }
 
-async function readFreescout({
-  db,
-  config,
-  now,
-}: SummaryDeps): Promise<Omit<OpsSummary['freescout'], 'signature_failures_24h'>> {
+async function readFreescout(
+  db: Db,
+  poll: Config['freescoutWebhooks'],
+  now: Date,
+): Promise<Omit<OpsSummary['freescout'], 'signature_failures_24h'>> {
   const { rows } = await sql<{
     status: CachedTicketStatus;
     total: number;
@@ -379,8 +391,8 @@ async function readFreescout({
       newest_refresh: iso(newestRefresh),
     },
     poller: {
-      enabled: config.freescoutWebhooks.pollEnabled,
-      interval_seconds: config.freescoutWebhooks.pollIntervalSeconds,
+      enabled: poll.pollEnabled,
+      interval_seconds: poll.pollIntervalSeconds,
       last_run_at: iso(lastRun),
       lag_seconds: lastRun ? Math.max(0, Math.round((now.getTime() - lastRun.getTime()) / 1000)) : null,
       cursor: iso(cursor?.updated_since),
@@ -389,7 +401,7 @@ async function readFreescout({
   };
 }
 
-async function readGithub({ db, now }: SummaryDeps): Promise<OpsSummary['github']> {
+async function readGithub(db: Db, now: Date): Promise<OpsSummary['github']> {
   const links = await db
     .selectFrom('autolink_link')
     .select(['conversation_id', 'issue_number', 'issue_url', 'direction', 'linked_at'])
@@ -445,7 +457,7 @@ async function readGithub({ db, now }: SummaryDeps): Promise<OpsSummary['github'
   };
 }
 
-async function readInvestigate({ db, config }: SummaryDeps): Promise<OpsSummary['investigate']> {
+async function readInvestigate(db: Db, publicUrl: string | undefined): Promise<OpsSummary['investigate']> {
   const rows = await db
     .selectFrom('investigate_attempt')
     .select(['surface', 'console_state', 'requested_by', 'conversation_id', 'finished_at', 'clicks_absorbed'])
@@ -453,7 +465,6 @@ async function readInvestigate({ db, config }: SummaryDeps): Promise<OpsSummary[
     .orderBy('finished_at', 'desc')
     .limit(LIST_LIMIT)
     .execute();
-  const publicUrl = config.freescout.publicUrl;
   return {
     tickets: rows.map((row) => ({
       surface: row.surface,
