@@ -1,9 +1,11 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createFreeScoutClient } from '../../src/clients/freescout.ts';
 import { createSlackClient } from '../../src/clients/slack.ts';
+import { loadConfig } from '../../src/config.ts';
 import { recordOperatorInteraction } from '../../src/features/freescout-webhooks/audit.ts';
 import { deliverSecurityNotifications } from '../../src/features/freescout-webhooks/notifications.ts';
 import { pollFreescoutChanges } from '../../src/features/freescout-webhooks/poller.ts';
+import type { ServiceDeps } from '../../src/lib/deps.ts';
 import { createLogger } from '../../src/lib/logger.ts';
 import { manualClock } from '../support/app.ts';
 import {
@@ -54,7 +56,13 @@ describe('Slack faults and security notifications', () => {
   });
 
   it.each(FAULTS)('delivers exactly once after %s, with bounded attempts', async (_name, fault) => {
-    const deps = { db: database.db, slack: slackClient, channel: 'D0AJ7K184TV', clock, log };
+    const deps: ServiceDeps = {
+      config: loadConfig({ SLACK_OPERATOR_DM_CHANNEL: 'D0AJ7K184TV' }),
+      db: database.db,
+      clients: { slack: slackClient },
+      clock,
+      log,
+    };
     await recordOperatorInteraction(
       { db: database.db, clock },
       { operator_id: 'op', ticket_id: 1, action: 'read' },
@@ -77,20 +85,21 @@ describe('FreeScout faults and the cache poller', () => {
   beforeEach(() => truncate(database, 'freescout_ticket_cache', 'freescout_poll_cursor', 'job_lease'));
 
   it.each(FAULTS)('loses no change across %s on the conversation list', async (_name, fault) => {
-    const deps = {
+    const deps: ServiceDeps = {
+      config: loadConfig({
+        FREESCOUT_CACHE_TTL_SECONDS: '3600',
+        FREESCOUT_CACHE_POLL_INTERVAL_SECONDS: '60',
+      }),
       db: database.db,
-      freescout: freescoutClient,
+      clients: { freescout: freescoutClient },
       clock,
       log,
-      ttlSeconds: 3600,
-      intervalSeconds: 60,
-      holder: 'a',
     };
     const conversation = freescout.state.insertConversation({ status: 'active' });
     freescout.failNext(fault, { method: 'GET', path: /^\/api\/conversations$/, times: 3 });
-    await pollFreescoutChanges(deps).catch(() => undefined);
+    await pollFreescoutChanges(deps, { holder: 'a' }).catch(() => undefined);
     clock.advance(60_000);
-    await pollFreescoutChanges(deps);
+    await pollFreescoutChanges(deps, { holder: 'a' });
     const row = await database.db
       .selectFrom('freescout_ticket_cache')
       .select('status')

@@ -1,6 +1,8 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { createFreeScoutClient } from '../../src/clients/freescout.ts';
-import { type PollDeps, pollFreescoutChanges } from '../../src/features/freescout-webhooks/poller.ts';
+import { loadConfig } from '../../src/config.ts';
+import { pollFreescoutChanges } from '../../src/features/freescout-webhooks/poller.ts';
+import type { ServiceDeps } from '../../src/lib/deps.ts';
 import { manualClock, startTestApp } from '../support/app.ts';
 import { openTestDatabase } from '../support/db.ts';
 import { startFakeFreeScout } from '../support/fake-freescout.ts';
@@ -28,15 +30,19 @@ const app = useTestApp(() => ({
 }));
 beforeEach(() => freescout.reset());
 
-const deps = (holder = 'instance-a'): PollDeps => ({
+const config = loadConfig({
+  FREESCOUT_CACHE_TTL_SECONDS: String(TTL_SECONDS),
+  FREESCOUT_CACHE_POLL_INTERVAL_SECONDS: String(INTERVAL_SECONDS),
+});
+const deps = (): ServiceDeps => ({
+  config,
   db: database.db,
-  freescout: client,
+  clients: { freescout: client },
   clock,
   log: app.app.log,
-  ttlSeconds: TTL_SECONDS,
-  intervalSeconds: INTERVAL_SECONDS,
-  holder,
 });
+/** One poll cycle as the given instance. */
+const poll = (holder = 'instance-a') => pollFreescoutChanges(deps(), { holder });
 
 const cached = async (ticketId: number) =>
   database.db
@@ -48,13 +54,13 @@ const cached = async (ticketId: number) =>
 /** One poll interval later: the previous holder's lease has not lapsed, so the same instance polls. */
 async function nextInterval(holder = 'instance-a') {
   clock.advance(INTERVAL_SECONDS * 1000);
-  return pollFreescoutChanges(deps(holder));
+  return poll(holder);
 }
 
 describe('healing missed webhooks', () => {
   it('caches a status change whose webhook never arrived, within one interval', async () => {
     const conversation = freescout.state.insertConversation({ status: 'active' });
-    await pollFreescoutChanges(deps());
+    await poll();
     expect((await cached(conversation.id))?.status).toBe('active');
 
     clock.advance(5_000);
@@ -71,7 +77,7 @@ describe('healing missed webhooks', () => {
   it('asks for every status, since a FreeScout list without one shows active tickets only', async () => {
     const spam = freescout.state.insertConversation({ status: 'spam' });
     const closed = freescout.state.insertConversation({ status: 'closed' });
-    await pollFreescoutChanges(deps());
+    await poll();
     expect((await cached(spam.id))?.status).toBe('spam');
     expect((await cached(closed.id))?.status).toBe('closed');
     const lists = freescout.requests.filter((request) => request.path === '/api/conversations');
@@ -83,7 +89,7 @@ describe('healing missed webhooks', () => {
       { length: 230 },
       () => freescout.state.insertConversation({ status: 'pending' }).id,
     );
-    await pollFreescoutChanges(deps());
+    await poll();
     const rows = await database.db.selectFrom('freescout_ticket_cache').select('ticket_id').execute();
     expect(rows.map((row) => row.ticket_id).sort((a, b) => a - b)).toEqual(expect.arrayContaining(ids));
     const pages = freescout.requests
@@ -94,7 +100,7 @@ describe('healing missed webhooks', () => {
 
   it('keeps a persisted cursor and re-reads an overlap behind it, so same-second changes are not missed', async () => {
     freescout.state.insertConversation({ status: 'active' });
-    await pollFreescoutChanges(deps());
+    await poll();
     const cursor = await database.db
       .selectFrom('freescout_poll_cursor')
       .selectAll()
@@ -129,31 +135,29 @@ describe('healing missed webhooks', () => {
         })
       ).statusCode,
     ).toBe(200);
-    await pollFreescoutChanges(deps());
+    await poll();
     expect((await cached(conversation.id))?.status).toBe('closed');
   });
 });
 
 describe('one poller at a time', () => {
   it('lets only the lease holder poll, whatever the number of instances', async () => {
-    const results = await Promise.all(
-      ['a', 'b', 'c', 'd'].map((holder) => pollFreescoutChanges(deps(holder))),
-    );
+    const results = await Promise.all(['a', 'b', 'c', 'd'].map((holder) => poll(holder)));
     expect(results.filter((result) => result.polled)).toHaveLength(1);
   });
 
   it('hands over when the holder stops renewing its lease', async () => {
-    expect((await pollFreescoutChanges(deps('a'))).polled).toBe(true);
-    expect((await pollFreescoutChanges(deps('b'))).polled).toBe(false);
+    expect((await poll('a')).polled).toBe(true);
+    expect((await poll('b')).polled).toBe(false);
     clock.advance(INTERVAL_SECONDS * 2 * 1000 + 1);
-    expect((await pollFreescoutChanges(deps('b'))).polled).toBe(true);
+    expect((await poll('b')).polled).toBe(true);
   });
 });
 
 describe('re-validating open tickets before they expire', () => {
   it('keeps an unchanged open ticket cached past its first ttl', async () => {
     const conversation = freescout.state.insertConversation({ status: 'active' });
-    await pollFreescoutChanges(deps());
+    await poll();
     const first = await cached(conversation.id);
 
     for (let elapsed = 0; elapsed < TTL_SECONDS * 2; elapsed += INTERVAL_SECONDS) await nextInterval();
@@ -178,7 +182,7 @@ describe('re-validating open tickets before they expire', () => {
         source: 'webhook',
       })
       .execute();
-    await pollFreescoutChanges(deps());
+    await poll();
     expect((await cached(777))?.status).toBe('deleted');
   });
 });

@@ -1,6 +1,8 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { createSlackClient } from '../../src/clients/slack.ts';
+import { loadConfig } from '../../src/config.ts';
 import { deliverSecurityNotifications } from '../../src/features/freescout-webhooks/notifications.ts';
+import type { ServiceDeps } from '../../src/lib/deps.ts';
 import { manualClock, startTestApp } from '../support/app.ts';
 import { startFakeSlack } from '../support/fake-slack.ts';
 import { useFixture, useTestApp, useTestDatabase } from '../support/setup.ts';
@@ -113,10 +115,11 @@ describe('path B security notification', () => {
     const [pending] = await notifications();
     expect(pending).toMatchObject({ attempts: 1, delivered_at: null });
 
-    const deps = {
+    const slackClient = createSlackClient({ apiUrl: slack.url, token: 'xoxb-test' });
+    const deps: ServiceDeps = {
+      config: loadConfig({ SLACK_OPERATOR_DM_CHANNEL: CHANNEL }),
       db: database.db,
-      slack: createSlackClient({ apiUrl: slack.url, token: 'xoxb-test' }),
-      channel: CHANNEL,
+      clients: { slack: slackClient },
       clock,
       log: app.app.log,
     };
@@ -124,7 +127,7 @@ describe('path B security notification', () => {
     clock.advance(60_000);
     expect(await deliverSecurityNotifications(deps)).toEqual({ delivered: 1, failed: 0 });
     expect(await deliverSecurityNotifications(deps)).toEqual({ delivered: 0, failed: 0 });
-    await deps.slack.close();
+    await slackClient.close();
     expect(slack.state.messages).toHaveLength(1);
   });
 

@@ -11,7 +11,7 @@ const FEATURE = 'freescout-webhooks';
 const NOTIFICATION_RETRY_INTERVAL_MS = 15_000;
 
 export function freescoutWebhookJobs(deps: ServiceDeps): Job[] {
-  const { config, db, clock, log } = deps;
+  const { config, db, log } = deps;
   const settings = config.freescoutWebhooks;
   const { freescout } = deps.clients;
   const pollMissing = readinessOf(pollSpec(config)).missing;
@@ -25,14 +25,7 @@ export function freescoutWebhookJobs(deps: ServiceDeps): Job[] {
         runEvery(
           'security-notifications',
           NOTIFICATION_RETRY_INTERVAL_MS,
-          () =>
-            deliverSecurityNotifications({
-              db,
-              slack: deps.clients.slack,
-              channel: config.slack.operatorChannel,
-              clock,
-              log,
-            }),
+          () => deliverSecurityNotifications(deps),
           log,
         ),
     },
@@ -46,19 +39,10 @@ export function freescoutWebhookJobs(deps: ServiceDeps): Job[] {
             notConfigured: `FLAG_FREESCOUT_CACHE_POLL is on but ${pollMissing.join(' / ')} are not set: not polling`,
           }),
       start() {
-        if (!freescout) throw new Error('the cache poller needs the FreeScout client');
-        const pollDeps = {
-          db,
-          freescout,
-          clock,
-          log,
-          ttlSeconds: settings.cacheTtlSeconds,
-          intervalSeconds: settings.pollIntervalSeconds,
-        };
         const loop = runEvery(
           POLL_LEASE_NAME,
           settings.pollIntervalSeconds * 1000,
-          () => pollFreescoutChanges(pollDeps),
+          () => pollFreescoutChanges(deps),
           log,
         );
         return {

@@ -1,22 +1,10 @@
-import type { Kysely } from 'kysely';
-import type { Logger } from 'pino';
 import { backoffMs, retryAfterOf } from '../../clients/http.ts';
-import type { SlackClient } from '../../clients/slack.ts';
-import type { Database } from '../../db/schema.ts';
-import type { Clock } from '../../lib/clock.ts';
+import type { ServiceDeps } from '../../lib/deps.ts';
 
 const BATCH_SIZE = 20;
 /** A claimed notification is hidden from other senders this long; a crashed sender's claim lapses. */
 const CLAIM_LEASE_MS = 60_000;
 const MAX_BACKOFF_MS = 15 * 60_000;
-
-export interface NotificationDeps {
-  db: Kysely<Database>;
-  slack: SlackClient | undefined;
-  channel: string;
-  clock: Clock;
-  log: Logger;
-}
 
 /**
  * Sends pending security notifications to Slack until Slack accepts each one. Claims are
@@ -24,10 +12,12 @@ export interface NotificationDeps {
  * delivery is at least once (a sender dying between Slack's answer and the commit resends).
  */
 export async function deliverSecurityNotifications(
-  deps: NotificationDeps,
+  deps: ServiceDeps,
 ): Promise<{ delivered: number; failed: number }> {
-  const { db, slack, clock, log } = deps;
+  const { config, db, clock, log } = deps;
+  const { slack } = deps.clients;
   if (!slack) return { delivered: 0, failed: 0 };
+  const channel = config.slack.operatorChannel;
   const now = clock.now();
   const claimed = await db
     .updateTable('security_notification')
@@ -52,7 +42,7 @@ export async function deliverSecurityNotifications(
   let delivered = 0;
   for (const notification of claimed) {
     try {
-      await slack.postMessage({ channel: deps.channel, text: notification.text });
+      await slack.postMessage({ channel, text: notification.text });
       await db
         .updateTable('security_notification')
         .set({ delivered_at: clock.now(), last_error: null })

@@ -1,12 +1,10 @@
-import type { Kysely } from 'kysely';
-import type { Logger } from 'pino';
 import {
   ALL_CONVERSATION_STATUSES,
   type FreeScoutClient,
   type FreeScoutConversation,
 } from '../../clients/freescout.ts';
-import type { CachedTicketStatus, Database } from '../../db/schema.ts';
-import type { Clock } from '../../lib/clock.ts';
+import type { CachedTicketStatus } from '../../db/schema.ts';
+import type { ServiceDeps } from '../../lib/deps.ts';
 import { UpstreamError } from '../../lib/errors.ts';
 import { acquireLease } from '../../lib/lease.ts';
 import { refreshTicketCache } from './cache.ts';
@@ -19,13 +17,7 @@ const CURSOR_OVERLAP_MS = 60_000;
 const PAGE_SIZE = 100;
 const REVALIDATE_BATCH = 100;
 
-export interface PollDeps {
-  db: Kysely<Database>;
-  freescout: FreeScoutClient;
-  clock: Clock;
-  log: Logger;
-  ttlSeconds: number;
-  intervalSeconds: number;
+interface PollOptions {
   /** Identifies the instance for the lease; defaults to this process. */
   holder?: string;
 }
@@ -42,17 +34,19 @@ export interface PollResult {
  * stored cursor (minus an overlap), then re-validates open tickets whose rows near
  * `ttl_expires`, so a ticket that simply did not change stays cached.
  */
-export async function pollFreescoutChanges(deps: PollDeps): Promise<PollResult> {
+export async function pollFreescoutChanges(
+  deps: ServiceDeps,
+  { holder }: PollOptions = {},
+): Promise<PollResult> {
   const { db, clock } = deps;
+  const { freescout } = deps.clients;
+  // The poll job's readiness requires the FreeScout API settings, so the client exists when it runs.
+  if (!freescout)
+    throw new Error('the cache poller needs the FreeScout client (FREESCOUT_API_URL / FREESCOUT_API_KEY)');
+  const { cacheTtlSeconds, pollIntervalSeconds } = deps.config.freescoutWebhooks;
   // Renewed every interval; a holder that dies is replaced within about one and a half.
-  const leaseMs = deps.intervalSeconds * 1500;
-  const held = await acquireLease(
-    db,
-    POLL_LEASE_NAME,
-    leaseMs,
-    clock.now(),
-    ...(deps.holder ? [deps.holder] : []),
-  );
+  const leaseMs = pollIntervalSeconds * 1500;
+  const held = await acquireLease(db, POLL_LEASE_NAME, leaseMs, clock.now(), ...(holder ? [holder] : []));
   if (!held) return { polled: false, refreshed: 0, revalidated: 0 };
 
   const cursor = await db
@@ -62,11 +56,11 @@ export async function pollFreescoutChanges(deps: PollDeps): Promise<PollResult> 
     .executeTakeFirst();
   const since = cursor
     ? new Date(new Date(cursor.updated_since).getTime() - CURSOR_OVERLAP_MS)
-    : new Date(clock.now().getTime() - deps.ttlSeconds * 1000);
+    : new Date(clock.now().getTime() - cacheTtlSeconds * 1000);
 
   let refreshed = 0;
   let newest = cursor ? new Date(cursor.updated_since) : since;
-  const pages = deps.freescout.iterateConversations({
+  const pages = freescout.iterateConversations({
     // Without it FreeScout lists active conversations only: closes and spam would never heal.
     status: ALL_CONVERSATION_STATUSES,
     updatedSince: since,
@@ -95,13 +89,13 @@ export async function pollFreescoutChanges(deps: PollDeps): Promise<PollResult> 
     )
     .execute();
 
-  const revalidated = await revalidateExpiringTickets(deps);
+  const revalidated = await revalidateExpiringTickets(deps, freescout);
   return { polled: true, refreshed, revalidated };
 }
 
-async function revalidateExpiringTickets(deps: PollDeps): Promise<number> {
+async function revalidateExpiringTickets(deps: ServiceDeps, freescout: FreeScoutClient): Promise<number> {
   const now = deps.clock.now();
-  const horizon = new Date(now.getTime() + deps.intervalSeconds * 3 * 1000);
+  const horizon = new Date(now.getTime() + deps.config.freescoutWebhooks.pollIntervalSeconds * 3 * 1000);
   const expiring = await deps.db
     .selectFrom('freescout_ticket_cache')
     .select('ticket_id')
@@ -113,7 +107,7 @@ async function revalidateExpiringTickets(deps: PollDeps): Promise<number> {
   let revalidated = 0;
   for (const { ticket_id } of expiring) {
     try {
-      const snapshot = conversationSnapshot(await deps.freescout.getConversation(ticket_id));
+      const snapshot = conversationSnapshot(await freescout.getConversation(ticket_id));
       if (snapshot) await write(deps, snapshot);
     } catch (error) {
       if (!(error instanceof UpstreamError && error.status === 404)) throw error;
@@ -124,10 +118,10 @@ async function revalidateExpiringTickets(deps: PollDeps): Promise<number> {
   return revalidated;
 }
 
-function write(deps: PollDeps, snapshot: TicketSnapshot) {
+function write(deps: ServiceDeps, snapshot: TicketSnapshot) {
   return refreshTicketCache(deps.db, snapshot, {
     now: deps.clock.now(),
-    ttlSeconds: deps.ttlSeconds,
+    ttlSeconds: deps.config.freescoutWebhooks.cacheTtlSeconds,
     source: 'poll',
     confirm: true,
   });

@@ -87,18 +87,11 @@ export const freescoutWebhookRoutes: FastifyPluginAsync<FeatureDeps> = async (ba
   const ticketUrl = publicUrl ? (ticketId: number) => conversationUrl(publicUrl, ticketId) : undefined;
 
   const cacheWriter = createTicketCacheWriter({ db, clock }, settings.cacheTtlSeconds);
-  const notificationDeps = {
-    db,
-    slack: deps.clients.slack,
-    channel: config.slack.operatorChannel,
-    clock,
-    log,
-  };
   let sending: Promise<unknown> = Promise.resolve();
   /** Sends right after the commit instead of waiting for the retry loop; never blocks the reply. */
   const sendNotificationsNow = () => {
     sending = sending
-      .then(() => deliverSecurityNotifications(notificationDeps))
+      .then(() => deliverSecurityNotifications(deps))
       .catch((error: unknown) => {
         log.error({ err: error }, 'security notification send failed');
       });
