@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FreeScoutClient, FreeScoutConversation } from '../../clients/freescout.ts';
 import type { GitHubClient, GitHubIssue } from '../../clients/github.ts';
-import type { FeatureDeps } from '../../lib/deps.ts';
+import type { ServiceDeps } from '../../lib/deps.ts';
 import { LEASE_MS } from '../../lib/durable-inbox.ts';
 import { UpstreamError } from '../../lib/errors.ts';
 import type { RowLease } from '../../lib/lease.ts';
@@ -33,8 +33,6 @@ import {
   threadBodies,
 } from './ticket.ts';
 
-export type AutolinkDeps = Pick<FeatureDeps, 'db' | 'clients' | 'clock' | 'log' | 'config'>;
-
 /** GitHub's clock is not ours: recovery looks this far before the claim for the issue it opened. */
 const RECOVERY_CLOCK_SKEW_MS = 15 * 60_000;
 
@@ -65,7 +63,7 @@ export class WriteUnsettledError extends Error {
 }
 
 /** Throws while a write begun at `startedAt` may still land upstream. */
-function requireSettled(deps: AutolinkDeps, what: string, startedAt: Date, timeoutMs: number): void {
+function requireSettled(deps: ServiceDeps, what: string, startedAt: Date, timeoutMs: number): void {
   const settlesAt = createSettlesAt(startedAt, timeoutMs);
   if (deps.clock.now() < settlesAt) throw new WriteUnsettledError(what, settlesAt);
 }
@@ -77,7 +75,7 @@ function createdNothing(error: unknown): boolean {
 
 /** Does the work of one delivery; answers its outcome, or throws for a retry. */
 export async function processDelivery(
-  deps: AutolinkDeps,
+  deps: ServiceDeps,
   delivery: ClaimedDelivery,
   holder: string,
 ): Promise<string> {
@@ -97,7 +95,7 @@ export async function processDelivery(
   }
 }
 
-function requireClients(deps: AutolinkDeps): { github: GitHubClient; freescout: FreeScoutClient } {
+function requireClients(deps: ServiceDeps): { github: GitHubClient; freescout: FreeScoutClient } {
   const { github, freescout } = deps.clients;
   if (!github) {
     throw new AutolinkNotConfiguredError(
@@ -112,7 +110,7 @@ function requireClients(deps: AutolinkDeps): { github: GitHubClient; freescout: 
   return { github, freescout };
 }
 
-function leaseFrom(deps: AutolinkDeps, holder: string): RowLease {
+function leaseFrom(deps: ServiceDeps, holder: string): RowLease {
   const now = deps.clock.now();
   return { holder, now, expiresAt: new Date(now.getTime() + LEASE_MS) };
 }
@@ -126,11 +124,7 @@ function readTicket(freescout: FreeScoutClient, conversationId: number) {
  * Direction A, conversation created: at most one GitHub issue per ticket, then the custom
  * field write-back and the internal note, each step recorded so no retry repeats it.
  */
-export async function linkTicket(
-  deps: AutolinkDeps,
-  conversationId: number,
-  holder: string,
-): Promise<string> {
+export async function linkTicket(deps: ServiceDeps, conversationId: number, holder: string): Promise<string> {
   const { db, config } = deps;
   const clients = requireClients(deps);
   let conversation: FreeScoutConversation | undefined;
@@ -218,7 +212,7 @@ export async function linkTicket(
 
 /** The mailbox's name for the issue body; a detail, so a failure to read it does not hold the issue back. */
 async function mailboxNameOf(
-  deps: AutolinkDeps,
+  deps: ServiceDeps,
   freescout: FreeScoutClient,
   mailboxId: number | undefined,
 ): Promise<string | undefined> {
@@ -240,7 +234,7 @@ async function mailboxNameOf(
  * (never the search API: it lags behind writes).
  */
 async function recoverIssue(
-  deps: AutolinkDeps,
+  deps: ServiceDeps,
   github: GitHubClient,
   link: Link,
 ): Promise<GitHubIssue | null> {
@@ -258,7 +252,7 @@ async function recoverIssue(
   return found.sort((a, b) => a.number - b.number)[0] ?? null;
 }
 
-function saveIssue(deps: AutolinkDeps, link: Link, issue: GitHubIssue, holder: string): Promise<Link> {
+function saveIssue(deps: ServiceDeps, link: Link, issue: GitHubIssue, holder: string): Promise<Link> {
   deps.log.info(
     { conversationId: link.conversation_id, issue: issue.number },
     'autolink: ticket linked to a GitHub issue',
@@ -271,7 +265,7 @@ function saveIssue(deps: AutolinkDeps, link: Link, issue: GitHubIssue, holder: s
 }
 
 async function writeBack(
-  deps: AutolinkDeps,
+  deps: ServiceDeps,
   freescout: FreeScoutClient,
   link: Link,
   knownConversation: FreeScoutConversation | undefined,
@@ -325,7 +319,7 @@ async function writeBack(
  * `FREESCOUT_AUTOLINK_CLOSE_ISSUE` is on.
  */
 export async function commentOnClose(
-  deps: AutolinkDeps,
+  deps: ServiceDeps,
   delivery: Pick<ClaimedDelivery, 'id' | 'conversation_id' | 'close_key'>,
   holder: string,
 ): Promise<string> {
@@ -391,7 +385,7 @@ export async function commentOnClose(
  * the record only repeats a no-op.
  */
 async function closeIssueAfterComment(
-  deps: AutolinkDeps,
+  deps: ServiceDeps,
   github: GitHubClient,
   row: Pick<CloseComment, 'conversation_id' | 'close_key' | 'issue_number' | 'issue_closed_at'>,
 ): Promise<boolean> {

@@ -1,9 +1,9 @@
 import { ALL_CONVERSATION_STATUSES } from '../../clients/freescout.ts';
 import { type BackgroundJob, runEvery } from '../../lib/background.ts';
+import type { ServiceDeps } from '../../lib/deps.ts';
 import { acquireLease } from '../../lib/lease.ts';
 import { findTicketLink } from '../../lib/ticket-link.ts';
 import { enqueueEvaluation } from './inbox.ts';
-import type { AutolinkDeps } from './service.ts';
 
 /**
  * FreeScout sends no event when an agent adds a tag, and a ticket may get no other event for
@@ -31,7 +31,7 @@ export interface SweepResult {
   queued: number;
 }
 
-export async function sweepTaggedTickets(deps: AutolinkDeps, holder?: string): Promise<SweepResult> {
+export async function sweepTaggedTickets(deps: ServiceDeps, holder?: string): Promise<SweepResult> {
   const { db, clock, config } = deps;
   const { freescout } = deps.clients;
   const { mailboxIds, triggerTags, sweepSeconds } = config.autolink;
@@ -99,7 +99,7 @@ export async function sweepTaggedTickets(deps: AutolinkDeps, holder?: string): P
 }
 
 /** Every FREESCOUT_AUTOLINK_SWEEP_SECONDS (its job is off when that is 0). */
-export function startAutolinkSweep(deps: AutolinkDeps): BackgroundJob {
+export function startAutolinkSweep(deps: ServiceDeps): BackgroundJob {
   return runEvery(
     'autolink-sweep',
     deps.config.autolink.sweepSeconds * 1000,

@@ -1,13 +1,14 @@
+import type { ServiceDeps } from '../../lib/deps.ts';
 import {
   busyRetryAt,
   type InboxRunSummary,
   type InboxWorker,
   runInboxWorker,
 } from '../../lib/durable-inbox.ts';
-import { type AutolinkDeps, processDelivery, TicketBusyError, WriteUnsettledError } from './service.ts';
+import { processDelivery, TicketBusyError, WriteUnsettledError } from './service.ts';
 
 /** Direction A's inbox: a FreeScout delivery links its ticket to an issue or comments on a close. */
-export function autolinkWorker(deps: AutolinkDeps): InboxWorker<'autolink_delivery'> {
+export function autolinkWorker(deps: ServiceDeps): InboxWorker<'autolink_delivery'> {
   return {
     name: 'autolink-worker',
     logPrefix: 'autolink',
@@ -42,6 +43,6 @@ export function autolinkWorker(deps: AutolinkDeps): InboxWorker<'autolink_delive
 }
 
 /** One run of Direction A's worker, as its loop (jobs.ts) makes every second. */
-export function runAutolinkWorker(deps: AutolinkDeps, signal?: AbortSignal): Promise<InboxRunSummary> {
+export function runAutolinkWorker(deps: ServiceDeps, signal?: AbortSignal): Promise<InboxRunSummary> {
   return runInboxWorker(deps, autolinkWorker(deps), signal);
 }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { FreeScoutClient, FreeScoutConversation } from '../../clients/freescout.ts';
 import type { GitHubClient } from '../../clients/github.ts';
-import type { FeatureDeps } from '../../lib/deps.ts';
+import type { ServiceDeps } from '../../lib/deps.ts';
 import { LEASE_MS } from '../../lib/durable-inbox.ts';
 import { UpstreamError } from '../../lib/errors.ts';
 import type { RowLease } from '../../lib/lease.ts';
@@ -29,8 +29,6 @@ import {
   stateNoteText,
   ticketTags,
 } from './payload.ts';
-
-export type SyncDeps = Pick<FeatureDeps, 'db' | 'clients' | 'clock' | 'log' | 'config'>;
 
 /**
  * A create whose answer never came (timeout, reset, 5xx) may still land: FreeScout's PHP can
@@ -68,7 +66,7 @@ export class SyncNotConfiguredError extends Error {
 
 /** Does the work of one delivery; answers its outcome, or throws for a retry. */
 export async function processSyncDelivery(
-  deps: SyncDeps,
+  deps: ServiceDeps,
   delivery: ClaimedSyncDelivery,
   holder: string,
 ): Promise<string> {
@@ -94,7 +92,7 @@ export async function processSyncDelivery(
   return 'skipped:action_not_handled';
 }
 
-function requireClients(deps: SyncDeps): { github: GitHubClient; freescout: FreeScoutClient } {
+function requireClients(deps: ServiceDeps): { github: GitHubClient; freescout: FreeScoutClient } {
   const { github, freescout } = deps.clients;
   if (!github) {
     throw new SyncNotConfiguredError(
@@ -107,7 +105,7 @@ function requireClients(deps: SyncDeps): { github: GitHubClient; freescout: Free
   return { github, freescout };
 }
 
-function leaseFrom(deps: SyncDeps, holder: string): RowLease {
+function leaseFrom(deps: ServiceDeps, holder: string): RowLease {
   const now = deps.clock.now();
   return { holder, now, expiresAt: new Date(now.getTime() + LEASE_MS) };
 }
@@ -118,7 +116,7 @@ function leaseFrom(deps: SyncDeps, holder: string): RowLease {
  * recorded so no retry repeats it. On an issue already linked, only the label's tags are added.
  */
 async function openTicket(
-  deps: SyncDeps,
+  deps: ServiceDeps,
   clients: { github: GitHubClient; freescout: FreeScoutClient },
   delivery: ClaimedSyncDelivery,
   snapshot: IssueSnapshot,
@@ -177,7 +175,7 @@ async function openTicket(
 }
 
 async function createTicket(
-  deps: SyncDeps,
+  deps: ServiceDeps,
   freescout: FreeScoutClient,
   claim: IssueClaim,
   snapshot: IssueSnapshot,
@@ -210,7 +208,7 @@ async function createTicket(
 }
 
 /** `GITHUB_SYNC_MAILBOX_ID`, else `FREESCOUT_OPERATIONS_MAILBOX_ID`, else the mailbox named Operations. */
-async function syncMailboxId(deps: SyncDeps, freescout: FreeScoutClient): Promise<number> {
+async function syncMailboxId(deps: ServiceDeps, freescout: FreeScoutClient): Promise<number> {
   const configured = deps.config.githubSync.mailboxId;
   if (configured !== undefined) return configured;
   const operations = (await freescout.listMailboxes()).find(
@@ -241,7 +239,7 @@ async function issueUrlFieldId(freescout: FreeScoutClient, mailboxId: number): P
  * field, listing the mailbox's conversations changed since (tags may not be set on it yet).
  */
 async function recoverTicket(
-  deps: SyncDeps,
+  deps: ServiceDeps,
   freescout: FreeScoutClient,
   claim: IssueClaim,
 ): Promise<number | null> {
@@ -268,7 +266,7 @@ function carriesIssueUrl(conversation: FreeScoutConversation, issueUrl: string):
 }
 
 async function commentOnIssue(
-  deps: SyncDeps,
+  deps: ServiceDeps,
   github: GitHubClient,
   claim: IssueClaim,
   conversationId: number,
@@ -316,7 +314,7 @@ const NOTE_CLOCK_SKEW_MS = 5 * 60_000;
  * as `FREESCOUT_API_USER_ID`; the ticket's status is never touched.
  */
 async function noteOnLinkedTicket(
-  deps: SyncDeps,
+  deps: ServiceDeps,
   freescout: FreeScoutClient,
   delivery: ClaimedSyncDelivery,
   text: string,

@@ -1,13 +1,14 @@
+import type { ServiceDeps } from '../../lib/deps.ts';
 import {
   busyRetryAt,
   type InboxRunSummary,
   type InboxWorker,
   runInboxWorker,
 } from '../../lib/durable-inbox.ts';
-import { CreateUnsettledError, IssueBusyError, processSyncDelivery, type SyncDeps } from './service.ts';
+import { CreateUnsettledError, IssueBusyError, processSyncDelivery } from './service.ts';
 
 /** Direction B's inbox: a GitHub delivery opens a ticket for its issue or notes on the linked one. */
-export function githubSyncWorker(deps: SyncDeps): InboxWorker<'github_sync_delivery'> {
+export function githubSyncWorker(deps: ServiceDeps): InboxWorker<'github_sync_delivery'> {
   return {
     name: 'github-sync-worker',
     logPrefix: 'github-sync',
@@ -35,6 +36,6 @@ export function githubSyncWorker(deps: SyncDeps): InboxWorker<'github_sync_deliv
 }
 
 /** One run of Direction B's worker, as its loop (jobs.ts) makes every second. */
-export function runGithubSyncWorker(deps: SyncDeps, signal?: AbortSignal): Promise<InboxRunSummary> {
+export function runGithubSyncWorker(deps: ServiceDeps, signal?: AbortSignal): Promise<InboxRunSummary> {
   return runInboxWorker(deps, githubSyncWorker(deps), signal);
 }

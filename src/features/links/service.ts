@@ -7,7 +7,7 @@ import {
 } from '../../clients/freescout.ts';
 import type { GitHubClient, GitHubIssueDetails } from '../../clients/github.ts';
 import type { LinkDirection } from '../../db/schema.ts';
-import type { FeatureDeps } from '../../lib/deps.ts';
+import type { ServiceDeps } from '../../lib/deps.ts';
 import { httpError, UpstreamError } from '../../lib/errors.ts';
 import { recordIssueDetails } from '../../lib/issue-details.ts';
 import { freescoutApiRequirements, githubRequirements, notConfigured } from '../../lib/readiness.ts';
@@ -23,8 +23,6 @@ import {
   readDetails,
   recordStep,
 } from './queries.ts';
-
-export type LinksDeps = Pick<FeatureDeps, 'db' | 'clients' | 'clock' | 'log' | 'config'>;
 
 export const LINK_LABEL = 'freescout-linked';
 const COMMENT_PREFIX = '[freescout-autolink]';
@@ -83,7 +81,7 @@ const sameRepo = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
 /** Refreshes in flight on this instance, by issue: many readers, one GitHub call. */
 const inFlight = new Map<number, Promise<void>>();
 
-export async function readLinks(deps: LinksDeps, ticketIds: number[]): Promise<LinkView[]> {
+export async function readLinks(deps: ServiceDeps, ticketIds: number[]): Promise<LinkView[]> {
   const rows = await findLinkedTickets(deps.db, ticketIds);
   const numbers = [...new Set(rows.map((row) => row.issue_number as number))];
   let details = await readDetails(deps.db, numbers);
@@ -112,13 +110,13 @@ export async function readLinks(deps: LinksDeps, ticketIds: number[]): Promise<L
   });
 }
 
-export async function readLink(deps: LinksDeps, ticketId: number): Promise<LinkView> {
+export async function readLink(deps: ServiceDeps, ticketId: number): Promise<LinkView> {
   const [link] = await readLinks(deps, [ticketId]);
   if (!link) throw httpError(404, 'not_linked', `ticket ${ticketId} is not linked to a GitHub issue`);
   return link;
 }
 
-function linkView(deps: LinksDeps, row: LinkRow, copy: DetailRow | undefined): LinkView {
+function linkView(deps: ServiceDeps, row: LinkRow, copy: DetailRow | undefined): LinkView {
   const issueUrl = row.issue_url as string;
   return {
     ticket_id: row.conversation_id,
@@ -149,7 +147,7 @@ function parseLabels(text: string): string[] {
 }
 
 /** A bounded pool: 100 stale rows never become 100 simultaneous GitHub calls. */
-async function refreshAll(deps: LinksDeps, github: GitHubClient, numbers: number[], staleBefore: Date) {
+async function refreshAll(deps: ServiceDeps, github: GitHubClient, numbers: number[], staleBefore: Date) {
   const queue = [...numbers];
   const workers = Array.from({ length: Math.min(REFRESH_CONCURRENCY, queue.length) }, async () => {
     for (let number = queue.shift(); number !== undefined; number = queue.shift()) {
@@ -159,7 +157,7 @@ async function refreshAll(deps: LinksDeps, github: GitHubClient, numbers: number
   await Promise.all(workers);
 }
 
-function refreshOnce(deps: LinksDeps, github: GitHubClient, issueNumber: number, staleBefore: Date) {
+function refreshOnce(deps: ServiceDeps, github: GitHubClient, issueNumber: number, staleBefore: Date) {
   let pending = inFlight.get(issueNumber);
   if (!pending) {
     pending = refreshIssue(deps, github, issueNumber, staleBefore).finally(() =>
@@ -171,7 +169,7 @@ function refreshOnce(deps: LinksDeps, github: GitHubClient, issueNumber: number,
 }
 
 /** One GitHub read per stale issue across instances (the claim); a failure keeps the last copy. */
-async function refreshIssue(deps: LinksDeps, github: GitHubClient, issueNumber: number, staleBefore: Date) {
+async function refreshIssue(deps: ServiceDeps, github: GitHubClient, issueNumber: number, staleBefore: Date) {
   const now = deps.clock.now();
   const until = new Date(now.getTime() + REFRESH_CLAIM_MS);
   try {
@@ -213,7 +211,7 @@ interface Clients {
   freescout: FreeScoutClient;
 }
 
-function requireClients(deps: LinksDeps): Clients & { publicUrl: string } {
+function requireClients(deps: ServiceDeps): Clients & { publicUrl: string } {
   const { config } = deps;
   const missing = [
     ...githubRequirements(config),
@@ -262,7 +260,7 @@ export function unlinkNoteText(issueNumber: number, issueUrl: string): string {
  * so a repeated or retried request repeats none of them.
  */
 export async function linkExistingIssue(
-  deps: LinksDeps,
+  deps: ServiceDeps,
   ticketId: number,
   reference: string,
 ): Promise<LinkView> {
@@ -350,7 +348,7 @@ export async function linkExistingIssue(
   return readLink(deps, ticketId);
 }
 
-async function refuseOtherLinks(deps: LinksDeps, ticketId: number, issueNumber: number): Promise<void> {
+async function refuseOtherLinks(deps: ServiceDeps, ticketId: number, issueNumber: number): Promise<void> {
   const own = await findTicketLink(deps.db, ticketId);
   if (own?.issue_number != null && own.issue_number !== issueNumber) {
     throw httpError(409, 'already_linked', `ticket ${ticketId} is linked to ${own.issue_url}`);
@@ -380,7 +378,7 @@ function fieldIdByName(ticket: FreeScoutConversation): number | undefined {
   return ticket.customFields?.find((field) => field.name === ISSUE_URL_FIELD_NAME)?.id;
 }
 
-async function leaseWithWait(deps: LinksDeps, ticketId: number, holder: string): Promise<LinkRow> {
+async function leaseWithWait(deps: ServiceDeps, ticketId: number, holder: string): Promise<LinkRow> {
   const deadline = Date.now() + LEASE_WAIT_MS;
   for (;;) {
     const now = deps.clock.now();
@@ -398,7 +396,7 @@ async function leaseWithWait(deps: LinksDeps, ticketId: number, holder: string):
 }
 
 async function completeManualLink(
-  deps: LinksDeps,
+  deps: ServiceDeps,
   clients: Clients & { publicUrl: string },
   start: LinkRow,
   fieldId: number,
@@ -468,7 +466,7 @@ function threadBodies(ticket: FreeScoutConversation): string[] {
 
 /** `DELETE`: the field cleared and a note; the row stays, without its issue, so Direction A leaves the ticket alone. */
 export async function unlinkIssue(
-  deps: LinksDeps,
+  deps: ServiceDeps,
   ticketId: number,
 ): Promise<{ ticket_id: number; unlinked: true; issue_url: string }> {
   const { db, clock, config } = deps;
