@@ -14,6 +14,14 @@ export interface TestDatabase extends OpenDatabase {
 }
 
 const postgresUrl = process.env.TEST_DATABASE_URL;
+/** Advisory lock key held while test files create/migrate (shared) or drop (exclusive) schemas. */
+const SCHEMA_LOCK = 7_245_019;
+
+async function connectAdmin(url: string): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  return client;
+}
 
 /**
  * A migrated database of its own for one test file: a fresh schema on the shared Postgres
@@ -22,23 +30,33 @@ const postgresUrl = process.env.TEST_DATABASE_URL;
 export async function openTestDatabase(): Promise<TestDatabase> {
   if (postgresUrl) {
     const schema = `t_${process.pid}_${randomBytes(4).toString('hex')}`;
-    const admin = new pg.Client({ connectionString: postgresUrl });
-    await admin.connect();
-    await admin.query(`create schema ${schema}`);
-    await admin.end();
     const target = { kind: 'postgres', url: postgresUrl } as const;
-    const database = await openDatabase(target, { searchPath: schema, poolSize: 8 });
-    await migrateToLatest(database.db, schema);
+    // Kysely's migrator reads every schema's tables (`has_schema_privilege(nspname, …)`), which
+    // fails when another test file drops its schema in the middle of that read: files migrate
+    // under a shared advisory lock and drop under the exclusive one.
+    const admin = await connectAdmin(postgresUrl);
+    let database: OpenDatabase;
+    try {
+      await admin.query('select pg_advisory_lock_shared($1)', [SCHEMA_LOCK]);
+      await admin.query(`create schema ${schema}`);
+      database = await openDatabase(target, { searchPath: schema, poolSize: 8 });
+      await migrateToLatest(database.db, schema);
+    } finally {
+      await admin.end();
+    }
     return {
       ...database,
       schema,
       openAnother: () => openDatabase(target, { searchPath: schema, poolSize: 8 }),
       async close() {
         await database.close();
-        const cleanup = new pg.Client({ connectionString: postgresUrl });
-        await cleanup.connect();
-        await cleanup.query(`drop schema ${schema} cascade`);
-        await cleanup.end();
+        const cleanup = await connectAdmin(postgresUrl);
+        try {
+          await cleanup.query('select pg_advisory_lock($1)', [SCHEMA_LOCK]);
+          await cleanup.query(`drop schema ${schema} cascade`);
+        } finally {
+          await cleanup.end();
+        }
       },
     };
   }
