@@ -181,9 +181,12 @@ describe('the bounce-rate alert counts only undeliverable bounces', () => {
     'alerts on %s bounces',
     async (type) => {
       const messages = await run({}, [...deliveries(60), ...bouncesOf(type, 2)]);
-      // Alerted as soon as the rate passed the threshold: the first bounce, 1 of 61 messages.
+      // One alert, as soon as the rate passed the threshold: at the first bounce (1 of 61), or at
+      // the second when it was stored before the check that the first one asked for had run.
       expect(messages).toEqual([
-        expect.objectContaining({ text: expect.stringContaining('1 bounces of 61') }),
+        expect.objectContaining({
+          text: expect.stringMatching(/\((1 bounces of 61|2 bounces of 62) messages/),
+        }),
       ]);
     },
   );
