@@ -39,3 +39,8 @@ export interface RowLease {
   now: Date;
   expiresAt: Date;
 }
+
+/** A holder's write found its row lease gone (expired and taken over): the stale holder stops there. */
+export class LeaseLostError extends Error {
+  override name = 'LeaseLostError';
+}

@@ -1,7 +1,7 @@
 import type { Selectable, Updateable } from 'kysely';
 import type { Db } from '../db/database.ts';
 import type { AutolinkLinkTable, LinkDirection } from '../db/schema.ts';
-import type { RowLease } from './lease.ts';
+import { LeaseLostError, type RowLease } from './lease.ts';
 
 /**
  * A ticket's link record (`autolink_link`, one row per ticket whichever direction made it) and
@@ -57,21 +57,23 @@ export async function leaseTicketLink(
 
 /**
  * Writes a step of the holder's work on the ticket's row, only while it still holds the lease;
- * undefined when the lease was lost (the caller stops there).
+ * throws `LeaseLostError` when the lease was lost, so a stale worker or request stops there.
  */
 export async function recordTicketLinkStep(
   db: Db,
   conversationId: number,
   holder: string,
   step: Updateable<AutolinkLinkTable>,
-): Promise<TicketLink | undefined> {
-  return db
+): Promise<TicketLink> {
+  const updated = await db
     .updateTable('autolink_link')
     .set(step)
     .where('conversation_id', '=', conversationId)
     .where('lease_holder', '=', holder)
     .returningAll()
     .executeTakeFirst();
+  if (!updated) throw new LeaseLostError(`lost the lease on the link of ticket ${conversationId}`);
+  return updated;
 }
 
 export async function releaseTicketLink(db: Db, conversationId: number, holder: string): Promise<void> {

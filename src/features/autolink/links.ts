@@ -1,7 +1,7 @@
 import type { Selectable } from 'kysely';
 import type { Db } from '../../db/database.ts';
 import type { AutolinkCloseCommentTable, AutolinkLinkTable } from '../../db/schema.ts';
-import type { RowLease } from '../../lib/lease.ts';
+import { LeaseLostError, type RowLease } from '../../lib/lease.ts';
 import { recordTicketLinkStep } from '../../lib/ticket-link.ts';
 
 /**
@@ -38,20 +38,14 @@ type LinkProgress = Partial<
   >
 >;
 
-/** Records one step; refuses (throws) when the lease was lost, so a stale worker stops there. */
-export async function recordLinkProgress(
+/** Records one of Direction A's steps; throws `LeaseLostError` when the lease was lost. */
+export function recordLinkProgress(
   db: Db,
   conversationId: number,
   holder: string,
   progress: LinkProgress,
 ): Promise<Link> {
-  const updated = await recordTicketLinkStep(db, conversationId, holder, progress);
-  if (!updated) throw new LeaseLostError(`lost the lease on the link of ticket ${conversationId}`);
-  return updated;
-}
-
-export class LeaseLostError extends Error {
-  override name = 'LeaseLostError';
+  return recordTicketLinkStep(db, conversationId, holder, progress);
 }
 
 /**

@@ -52,20 +52,9 @@ type Step = Partial<
   >
 >;
 
-export class LinkLeaseLostError extends Error {
-  override name = 'LinkLeaseLostError';
-}
-
-/** Records one step; throws when the lease was lost, so a stale request stops there. */
-export async function recordStep(
-  db: Db,
-  conversationId: number,
-  holder: string,
-  step: Step,
-): Promise<LinkRow> {
-  const updated = await recordTicketLinkStep(db, conversationId, holder, step);
-  if (!updated) throw new LinkLeaseLostError(`lost the lease on the link of ticket ${conversationId}`);
-  return updated;
+/** Records one step of an operator's link or unlink; throws `LeaseLostError` when the lease was lost. */
+export function recordStep(db: Db, conversationId: number, holder: string, step: Step): Promise<LinkRow> {
+  return recordTicketLinkStep(db, conversationId, holder, step);
 }
 
 /** A claim this request made that never linked anything goes away again (never Direction A's). */
