@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ALL_CONVERSATION_STATUSES, type FreeScoutClient } from '../../clients/freescout.ts';
 import type { FeatureDeps, ServiceDeps } from '../../lib/deps.ts';
 import { httpError, UpstreamError } from '../../lib/errors.ts';
+import { intakeMissing, notConfigured } from '../../lib/readiness.ts';
 import { createSettlesAt } from '../../lib/unknown-outcome.ts';
 import {
   abandonAttempts,
@@ -17,6 +18,7 @@ import {
   type SurfaceClaim,
   unresolvedAttempts,
 } from './claims.ts';
+import { investigateSpec } from './readiness.ts';
 import {
   carriesWorkflowMarker,
   INVESTIGATE_TAG,
@@ -303,16 +305,17 @@ async function findEarlierTicket(
 
 /**
  * The route refuses with 503 `not_configured` before a request reaches here without these
- * (`readiness.ts`); this says so plainly should another caller forget.
+ * (`readiness.ts`); the same answer should another caller forget.
  */
 function configured(deps: InvestigateDeps): ConfiguredDeps {
+  const missing = intakeMissing(investigateSpec(deps.config));
+  if (missing.length > 0) throw notConfigured(missing);
   const { freescout } = deps.clients;
   const { operationsMailboxId, dedupMinutes } = deps.config.investigate;
   const { publicUrl } = deps.config.freescout;
+  // The client is built from the settings checked above, and the public URL defaults to the API's.
   if (!freescout || operationsMailboxId === undefined || !publicUrl) {
-    throw new Error(
-      'Investigate is not configured: it needs FREESCOUT_API_URL, FREESCOUT_API_KEY and FREESCOUT_OPERATIONS_MAILBOX_ID',
-    );
+    throw new Error('FreeScout client missing for a complete Investigate configuration');
   }
   return { ...deps, freescout, settings: { operationsMailboxId, dedupMinutes, publicUrl } };
 }
