@@ -5,6 +5,7 @@ import type { Db } from '../db/database.ts';
 import type { Database } from '../db/schema.ts';
 import { type BackgroundJob, runEvery } from './background.ts';
 import type { ServiceDeps } from './deps.ts';
+import type { RowLease } from './lease.ts';
 
 /**
  * The durable inbox of a webhook intake: each verified delivery is a row, and workers in any
@@ -106,6 +107,12 @@ export function heldBy(delivery: Pick<Claim, 'id' | 'locked_by'>) {
       eb('status', '=', 'processing'),
       eb('locked_by', '=', delivery.locked_by),
     ]);
+}
+
+/** A lease on a row the work takes for `holder`, as of now; renewed with the delivery's claim. */
+export function workLease(deps: Pick<ServiceDeps, 'clock'>, holder: string): RowLease {
+  const now = deps.clock.now();
+  return { holder, now, expiresAt: leaseEnd(now) };
 }
 
 /** Keeps every lease `holder` took in `tables` from expiring, for another `LEASE_MS`. */

@@ -2,9 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { FreeScoutClient, FreeScoutConversation } from '../../clients/freescout.ts';
 import type { GitHubClient, GitHubIssue } from '../../clients/github.ts';
 import type { ServiceDeps } from '../../lib/deps.ts';
-import { LEASE_MS } from '../../lib/durable-inbox.ts';
+import { workLease } from '../../lib/durable-inbox.ts';
 import { UpstreamError } from '../../lib/errors.ts';
-import type { RowLease } from '../../lib/lease.ts';
 import { findTicketLink, leaseTicketLink, releaseTicketLink } from '../../lib/ticket-link.ts';
 import { createSettlesAt } from '../../lib/unknown-outcome.ts';
 import type { ClaimedDelivery } from './inbox.ts';
@@ -110,11 +109,6 @@ function requireClients(deps: ServiceDeps): { github: GitHubClient; freescout: F
   return { github, freescout };
 }
 
-function leaseFrom(deps: ServiceDeps, holder: string): RowLease {
-  const now = deps.clock.now();
-  return { holder, now, expiresAt: new Date(now.getTime() + LEASE_MS) };
-}
-
 /** Always fresh from FreeScout, with its tags (webhook bodies carry none). */
 function readTicket(freescout: FreeScoutClient, conversationId: number) {
   return freescout.getConversation(conversationId);
@@ -142,7 +136,7 @@ export async function linkTicket(deps: ServiceDeps, conversationId: number, hold
   const link = await leaseTicketLink(
     db,
     { conversationId, claimId: randomUUID(), direction: 'freescout_to_github' },
-    leaseFrom(deps, holder),
+    workLease(deps, holder),
   );
   if (!link) throw new TicketBusyError(`ticket ${conversationId} is being linked by another worker`);
   try {
@@ -340,7 +334,7 @@ export async function commentOnClose(
   const closeKey = delivery.close_key ?? freshClosedAt ?? `delivery:${delivery.id}`;
   const closedAt = Number.isNaN(Date.parse(closeKey)) ? clock.now() : new Date(closeKey);
   const row = { conversationId, closeKey, issueNumber, commentBody: resolvedCommentText(closedAt) };
-  const comment = await leaseCloseComment(db, row, leaseFrom(deps, holder));
+  const comment = await leaseCloseComment(db, row, workLease(deps, holder));
   if (!comment) {
     const recorded = await findCloseComment(db, conversationId, closeKey);
     if (recorded?.posted_at) {

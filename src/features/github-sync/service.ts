@@ -3,9 +3,8 @@ import { z } from 'zod';
 import type { FreeScoutClient, FreeScoutConversation } from '../../clients/freescout.ts';
 import type { GitHubClient } from '../../clients/github.ts';
 import type { ServiceDeps } from '../../lib/deps.ts';
-import { LEASE_MS } from '../../lib/durable-inbox.ts';
+import { workLease } from '../../lib/durable-inbox.ts';
 import { UpstreamError } from '../../lib/errors.ts';
-import type { RowLease } from '../../lib/lease.ts';
 import { type ClaimedSyncDelivery, hasOpenLabelDelivery, markNoteStarted } from './inbox.ts';
 import {
   abandonIssue,
@@ -105,11 +104,6 @@ function requireClients(deps: ServiceDeps): { github: GitHubClient; freescout: F
   return { github, freescout };
 }
 
-function leaseFrom(deps: ServiceDeps, holder: string): RowLease {
-  const now = deps.clock.now();
-  return { holder, now, expiresAt: new Date(now.getTime() + LEASE_MS) };
-}
-
 /**
  * A trigger label: at most one ticket per issue (the claim row, leased before FreeScout is
  * called), tagged by read-merge-write, then the `[freescout-autolink]` comment; each step
@@ -135,7 +129,7 @@ async function openTicket(
   const claim = await leaseIssue(
     db,
     { repo: github.repo, issueNumber, issueUrl: snapshot.url, claimId: randomUUID() },
-    leaseFrom(deps, holder),
+    workLease(deps, holder),
   );
   if (!claim) throw new IssueBusyError(`GitHub issue #${issueNumber} is being handled by another worker`);
   try {
