@@ -155,7 +155,7 @@ describe('FreeScout client', () => {
     const { fake, client } = await setup();
     const { id } = await client.createWebhook({ url: 'https://raptor.test/hook', events: ['convo.created'] });
     expect(fake.state.webhooks()).toEqual([
-      { id, url: 'https://raptor.test/hook', events: ['convo.created'], mailboxes: [] },
+      { id, url: 'https://raptor.test/hook', events: ['convo.created'] },
     ]);
     expect(await client.deleteWebhook(id)).toBe(true);
     expect(await client.deleteWebhook(id)).toBe(false);
@@ -238,7 +238,7 @@ describe('FreeScout client', () => {
     expect(error.details).toMatchObject({
       status: 400,
       outcomeUnknown: false,
-      body: { _embedded: { errors: [{ path: 'subject', source: 'body' }] } },
+      body: { _embedded: { errors: [{ path: 'subject', source: 'JSON' }] } },
     });
     expect(error.message).toContain('answered 400');
     expect(fake.requests).toHaveLength(1);
@@ -254,7 +254,7 @@ describe('FreeScout client', () => {
   it('reports a wrong API key as a 401 without retrying', async () => {
     const { fake, client } = await setup({ apiKey: 'wrong-key' });
     const error = await upstreamErrorFrom(client.listMailboxes());
-    expect(error.details).toMatchObject({ status: 401, body: { message: 'Invalid API key' } });
+    expect(error.details).toMatchObject({ status: 401, body: { message: 'Not Authorized' } });
     expect(error.message).not.toContain('wrong-key');
     expect(fake.requests).toHaveLength(1);
   });

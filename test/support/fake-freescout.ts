@@ -75,11 +75,11 @@ export interface FakeUser {
   role: 'admin' | 'user';
 }
 
+/** As FreeScout stores it: no mailboxes (`POST /api/webhooks` ignores them). */
 export interface FakeWebhook {
   id: number;
   url: string;
   events: string[];
-  mailboxes: number[];
 }
 
 /** One webhook FreeScout sent: what it posted, and what the receiver answered (0: no answer). */
@@ -105,6 +105,8 @@ export interface FakeFreeScoutState {
   deleteConversation(id: number): void;
   /** Sends `event` about a conversation to every webhook registered for it, as FreeScout would. */
   fire(event: string, conversationId: number): void;
+  /** `php artisan queue:restart`: the worker forgets the webhooks it had loaded (see `fireFromWorker`). */
+  restartQueueWorker(): void;
   conversation(id: number): FakeConversation | undefined;
   conversations(): FakeConversation[];
   webhooks(): FakeWebhook[];
@@ -141,8 +143,14 @@ export const FREESCOUT_WEBHOOK_EVENTS = [
 export interface FakeFreeScoutOptions {
   apiKey: string;
   mailboxes?: FakeMailbox[];
-  /** Custom fields every mailbox defines (listed by `/api/mailboxes/{id}/custom_fields`), by id; conversations also accept unknown ids as `field_<id>`. */
+  /** Custom fields every mailbox defines (listed by `/api/mailboxes/{id}/custom_fields`), by id. */
   customFieldNames?: Record<number, string>;
+  /**
+   * Custom fields of one mailbox each, by mailbox id then field id: in FreeScout a custom field
+   * belongs to one mailbox. A conversation shows only its own mailbox's fields; a value written
+   * to any other id is stored (204) and never shown.
+   */
+  mailboxCustomFields?: Record<number, Record<number, string>>;
   clock?: Clock;
   /** Agents that exist (`user` of notes and messages must be one of them); one admin unless told. */
   users?: FakeUser[];
@@ -227,6 +235,8 @@ export async function startFakeFreeScout(options: FakeFreeScoutOptions): Promise
   const tagIds = new Map<string, number>();
   const customerIds = new Map<string, number>();
   const webhooks = new Map<number, FakeWebhook>();
+  /** The queue worker's in-memory copy of the webhooks (see `fireFromWorker`). */
+  let workerWebhooks: FakeWebhook[] = [];
   const deliveries: FakeWebhookDelivery[] = [];
   const inFlight = new Set<Promise<void>>();
   const scheduled = new Set<NodeJS.Timeout>();
@@ -252,13 +262,20 @@ export async function startFakeFreeScout(options: FakeFreeScoutOptions): Promise
     );
   }
 
+  /** The fields a mailbox defines, by id. */
+  function mailboxFields(mailboxId: number): Record<number, string> {
+    return { ...options.customFieldNames, ...options.mailboxCustomFields?.[mailboxId] };
+  }
+
+  /** Every value written is kept (`state.conversation(id).customFields`); the wire shows the mailbox's own. */
   function setCustomFields(conversation: FakeConversation, fields: z.infer<typeof customFieldsSchema>): void {
     for (const { id, value } of fields) {
       const field = {
         id,
-        name: options.customFieldNames?.[id] ?? `field_${id}`,
+        name: mailboxFields(conversation.mailboxId)[id] ?? `field_${id}`,
         value: String(value),
-        text: String(value),
+        // A single-line field's `text` stays empty in FreeScout's answers.
+        text: '',
       };
       const index = conversation.customFields.findIndex((existing) => existing.id === id);
       if (index === -1) conversation.customFields.push(field);
@@ -305,7 +322,9 @@ export async function startFakeFreeScout(options: FakeFreeScoutOptions): Promise
     const customerId = customerIds.get(email) ?? customerIds.size + 1;
     customerIds.set(email, customerId);
     const createdAt = seed.createdAt ?? stamp();
-    const status = seed.status ?? 'active';
+    // An agent's reply leaves a conversation pending (the mailbox's default); a create is no different.
+    const agentReply = seed.threads?.some((thread) => thread.type === 'message') ?? false;
+    const status = seed.status ?? (agentReply ? 'pending' : 'active');
     const conversation: FakeConversation = {
       id,
       number: lastNumber,
@@ -358,17 +377,16 @@ export async function startFakeFreeScout(options: FakeFreeScoutOptions): Promise
   }
 
   /**
-   * ServiceProvider::maybeRunWebhook + `webhook.run`: every webhook subscribed to the event
-   * (and to the conversation's mailbox, when it lists mailboxes) gets the conversation as the
-   * API formats it without `embed` — threads, never tags — signed over the exact bytes sent.
+   * ServiceProvider::maybeRunWebhook + `webhook.run`: every webhook subscribed to the event,
+   * whatever the conversation's mailbox, gets the conversation as the API formats it without
+   * `embed` — threads, never tags — signed over the exact bytes sent.
    */
-  function fire(event: string, conversationId: number): void {
+  function fire(event: string, conversationId: number, subscribers = [...webhooks.values()]): void {
     const conversation = conversations.get(conversationId);
     if (!conversation) return;
-    const body = JSON.stringify(toWire(conversation, undefined));
-    for (const webhook of webhooks.values()) {
+    const body = JSON.stringify(toWire(conversation, mailboxFields, undefined));
+    for (const webhook of subscribers) {
       if (!webhook.events.includes(event)) continue;
-      if (webhook.mailboxes.length > 0 && !webhook.mailboxes.includes(conversation.mailboxId)) continue;
       const signature = createHmac('sha1', webhookSecret).update(body).digest('base64');
       const delivery: FakeWebhookDelivery = {
         webhookId: webhook.id,
@@ -399,6 +417,21 @@ export async function startFakeFreeScout(options: FakeFreeScoutOptions): Promise
     }
   }
 
+  /**
+   * An event raised inside FreeScout's queue worker (the delayed `convo.created` of an agent's
+   * create) goes to the webhooks that long-lived process loaded the first time it found any
+   * (`ApiWebhooksServiceProvider::$webhooks`, a static cache) — not to ones registered since,
+   * until the worker restarts. One deleted since fails in its job and sends nothing.
+   */
+  function fireFromWorker(event: string, conversationId: number): void {
+    if (workerWebhooks.length === 0) workerWebhooks = [...webhooks.values()];
+    fire(
+      event,
+      conversationId,
+      workerWebhooks.filter((webhook) => webhooks.has(webhook.id)),
+    );
+  }
+
   function fireLater(event: string, conversationId: number, delayMs: number): void {
     if (delayMs <= 0) {
       fire(event, conversationId);
@@ -406,7 +439,7 @@ export async function startFakeFreeScout(options: FakeFreeScoutOptions): Promise
     }
     const timer = setTimeout(() => {
       scheduled.delete(timer);
-      fire(event, conversationId);
+      fireFromWorker(event, conversationId);
     }, delayMs);
     scheduled.add(timer);
   }
@@ -419,7 +452,7 @@ export async function startFakeFreeScout(options: FakeFreeScoutOptions): Promise
       method: 'GET',
       path: /^\/api\/mailboxes$/,
       handle: (request) => {
-        const paging = validate(pagingSchema, request.query, 'query');
+        const paging = validate(pagingSchema, request.query);
         return 'reply' in paging ? paging.reply : halPage('mailboxes', mailboxes, paging.data);
       },
     },
@@ -427,13 +460,14 @@ export async function startFakeFreeScout(options: FakeFreeScoutOptions): Promise
       method: 'GET',
       path: /^\/api\/mailboxes\/(?<id>\d+)\/custom_fields$/,
       handle: (request, params) => {
-        if (!mailboxExists(Number(params.id))) return errorReply(404, 'Mailbox not found');
-        const paging = validate(pagingSchema, request.query, 'query');
+        if (!mailboxExists(Number(params.id))) return errorReply(404, 'Not Found');
+        const paging = validate(pagingSchema, request.query);
         if ('reply' in paging) return paging.reply;
-        const fields = Object.entries(options.customFieldNames ?? {}).map(([id, name]) => ({
+        const fields = Object.entries(mailboxFields(Number(params.id))).map(([id, name]) => ({
           id: Number(id),
           name,
-          type: 'text',
+          type: 'singleline',
+          options: '',
           required: false,
           sortOrder: Number(id),
         }));
@@ -444,7 +478,7 @@ export async function startFakeFreeScout(options: FakeFreeScoutOptions): Promise
       method: 'GET',
       path: /^\/api\/users$/,
       handle: (request) => {
-        const paging = validate(pagingSchema, request.query, 'query');
+        const paging = validate(pagingSchema, request.query);
         return 'reply' in paging ? paging.reply : halPage('users', users, paging.data);
       },
     },
@@ -478,7 +512,7 @@ export async function startFakeFreeScout(options: FakeFreeScoutOptions): Promise
         return {
           status: 201,
           headers: { 'resource-id': String(conversation.id) },
-          body: toWire(conversation, undefined),
+          body: toWire(conversation, mailboxFields, undefined),
         };
       },
     },
@@ -486,11 +520,11 @@ export async function startFakeFreeScout(options: FakeFreeScoutOptions): Promise
       method: 'GET',
       path: /^\/api\/conversations$/,
       handle: (request) => {
-        const query = validate(conversationListQuerySchema, request.query, 'query');
+        const query = validate(conversationListQuerySchema, request.query);
         if ('reply' in query) return query.reply;
         const { mailboxId, status, tag, updatedSince, sortField, sortOrder } = query.data;
-        // Documented: "Filter conversation by status (defaults to active)".
-        const statuses = (status ?? 'active').split(',').map((item) => item.trim());
+        // Documented as "defaults to active", yet 1.8.159 applies no status filter without `status`.
+        const statuses = status?.split(',').map((item) => item.trim());
         const since = updatedSince === undefined ? undefined : Date.parse(updatedSince);
         const direction = sortOrder === 'asc' ? 1 : -1;
         const tagName = tag?.trim().toLowerCase();
@@ -500,7 +534,7 @@ export async function startFakeFreeScout(options: FakeFreeScoutOptions): Promise
           .filter(
             (conversation) =>
               (mailboxId === undefined || conversation.mailboxId === mailboxId) &&
-              statuses.includes(conversation.status) &&
+              (statuses === undefined || statuses.includes(conversation.status)) &&
               (tagName === undefined || conversation.tags.some((candidate) => candidate.name === tagName)) &&
               // Inclusive: a poller must expect to see its cursor's conversation again.
               (since === undefined || Date.parse(conversation.updatedAt) >= since),
@@ -509,7 +543,7 @@ export async function startFakeFreeScout(options: FakeFreeScoutOptions): Promise
         const embeds = embedsOf(request.query.embed) ?? new Set<string>();
         return halPage(
           'conversations',
-          matching.map((conversation) => toWire(conversation, embeds)),
+          matching.map((conversation) => toWire(conversation, mailboxFields, embeds)),
           query.data,
         );
       },
@@ -520,7 +554,7 @@ export async function startFakeFreeScout(options: FakeFreeScoutOptions): Promise
       handle: (request, params) => {
         const conversation = conversations.get(Number(params.id));
         if (!conversation) return errorReply(404, 'Not Found');
-        return { status: 200, body: toWire(conversation, embedsOf(request.query.embed)) };
+        return { status: 200, body: toWire(conversation, mailboxFields, embedsOf(request.query.embed)) };
       },
     },
     {
@@ -529,7 +563,14 @@ export async function startFakeFreeScout(options: FakeFreeScoutOptions): Promise
       handle: (request, params) => {
         const patch = validate(conversationPatchSchema, request.body);
         if ('reply' in patch) return patch.reply;
-        const { status, assignTo, mailboxId, subject } = patch.data;
+        const { status, assignTo, mailboxId, subject, byUser } = patch.data;
+        // ApiController::updateConversation: who changes status, assignee or mailbox must be named.
+        if (status !== undefined || assignTo !== undefined || mailboxId !== undefined) {
+          if (byUser === undefined) return freescoutErrorResponse('byUser parameter is required.', 'byUser');
+          if (!users.some((user) => user.id === byUser)) {
+            return freescoutErrorResponse('User not found.', 'byUser');
+          }
+        }
         if (mailboxId !== undefined && !mailboxExists(mailboxId)) return unknownMailbox();
         const reply = changeConversation(params, (conversation, at) => {
           if (status !== undefined) changeStatus(conversation, status, at);
@@ -584,7 +625,8 @@ export async function startFakeFreeScout(options: FakeFreeScoutOptions): Promise
         if (refusal) return refusal;
         const reply = changeConversation(params, (conversation, at) => {
           const threadId = addThread(conversation, input.data, at);
-          return { status: 201, headers: { 'resource-id': String(threadId) } };
+          const thread = conversation.threads.find((candidate) => candidate.id === threadId);
+          return { status: 201, headers: { 'resource-id': String(threadId) }, body: thread };
         });
         fire(THREAD_EVENTS[input.data.type], Number(params.id));
         return reply;
@@ -609,14 +651,14 @@ export async function startFakeFreeScout(options: FakeFreeScoutOptions): Promise
         const events = requested.filter((event) => FREESCOUT_WEBHOOK_EVENTS.includes(event));
         if (events.length === 0) return errorReply(400, 'Error occurred');
         lastWebhookId += 1;
-        const webhook = {
-          id: lastWebhookId,
-          url: input.data.url,
-          events,
-          mailboxes: input.data.mailboxes ?? [],
-        };
+        // `mailboxes` is not stored (the column stays NULL): the webhook fires for every mailbox.
+        const webhook = { id: lastWebhookId, url: input.data.url, events };
         webhooks.set(webhook.id, webhook);
-        return { status: 201, headers: { 'resource-id': String(webhook.id) }, body: webhook };
+        return {
+          status: 201,
+          headers: { 'resource-id': String(webhook.id) },
+          body: { ...webhook, lastRunTime: null, lastRunError: '' },
+        };
       },
     },
     {
@@ -632,10 +674,11 @@ export async function startFakeFreeScout(options: FakeFreeScoutOptions): Promise
   const server = await startFakeHttpServer({
     routes,
     errorReply,
+    // The header or `?api_key=`; anything else (a Bearer token included) is refused.
     authorize: (request: RecordedRequest) =>
-      request.headers['x-freescout-api-key'] === options.apiKey
+      request.headers['x-freescout-api-key'] === options.apiKey || request.query.api_key === options.apiKey
         ? undefined
-        : errorReply(401, 'Invalid API key'),
+        : { status: 401, body: { message: 'Not Authorized' } },
   });
 
   function stored(id: number): FakeConversation {
@@ -649,6 +692,7 @@ export async function startFakeFreeScout(options: FakeFreeScoutOptions): Promise
     scheduled.clear();
     conversations.clear();
     webhooks.clear();
+    workerWebhooks = [];
     deliveries.length = 0;
     server.reset();
   }
@@ -681,7 +725,10 @@ export async function startFakeFreeScout(options: FakeFreeScoutOptions): Promise
       deleteConversation(id) {
         conversations.delete(id);
       },
-      fire,
+      fire: (event, conversationId) => fire(event, conversationId),
+      restartQueueWorker() {
+        workerWebhooks = [];
+      },
       conversation: (id) => conversations.get(id),
       conversations: () => [...conversations.values()],
       webhooks: () => [...webhooks.values()],
@@ -713,13 +760,27 @@ function embedsOf(embed: string | undefined): Set<string> | undefined {
  * ApiWebhooksServiceProvider::formatEntity: `_embedded.threads` is always present (empty unless
  * threads are wanted); `_embedded.tags` only when asked for; never a top-level `tags`.
  */
-function toWire(conversation: FakeConversation, embeds: Set<string> | undefined): Record<string, unknown> {
-  const { threads, tags, ...fields } = conversation;
+function toWire(
+  conversation: FakeConversation,
+  mailboxFields: (mailboxId: number) => Record<number, string>,
+  embeds: Set<string> | undefined,
+): Record<string, unknown> {
+  const { threads, tags, customFields, ...fields } = conversation;
   const withThreads = embeds === undefined || embeds.has('threads');
+  // Every field of the conversation's own mailbox, empty when unset; values under other ids stay hidden.
+  const shownFields = Object.entries(mailboxFields(conversation.mailboxId)).map(([id, name]) => {
+    const stored = customFields.find((field) => field.id === Number(id));
+    return { id: Number(id), name, value: stored?.value ?? '', text: '' };
+  });
   return {
     ...fields,
+    customFields: shownFields,
     threadsCount: threads.length,
-    _embedded: { threads: withThreads ? threads : [], ...(embeds?.has('tags') ? { tags } : {}) },
+    // Newest first, as FreeScout lists them.
+    _embedded: {
+      threads: withThreads ? [...threads].reverse() : [],
+      ...(embeds?.has('tags') ? { tags } : {}),
+    },
   };
 }
 
@@ -752,23 +813,28 @@ function errorReply(status: number, message: string): FakeReply {
   return { status, body: { message, _embedded: { errors: [] } } };
 }
 
-function validationReply(errors: Array<{ path: string; message: string }>, source = 'body'): FakeReply {
+/** ApiController's validation answer: "Error occurred", the reason per parameter in `_embedded.errors`. */
+function validationReply(errors: Array<{ path: string; message: string }>): FakeReply {
   return {
     status: 400,
     body: {
-      message: 'Validation error',
-      _embedded: { errors: errors.map((error) => ({ ...error, source })) },
+      message: 'Error occurred',
+      _embedded: { errors: errors.map((error) => ({ ...error, source: 'JSON' })) },
     },
   };
 }
 
-function validate<T>(
-  schema: z.ZodType<T>,
-  value: unknown,
-  source: 'body' | 'query' = 'body',
-): { data: T } | { reply: FakeReply } {
-  const result = schema.safeParse(value ?? {});
+function validate<T>(schema: z.ZodType<T>, value: unknown): { data: T } | { reply: FakeReply } {
+  const result = schema.safeParse(value ?? {}, { reportInput: true });
   if (result.success) return { data: result.data };
-  const errors = result.error.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message }));
-  return { reply: validationReply(errors, source) };
+  // ApiController checks one parameter at a time and answers with the first it refuses,
+  // naming a missing or empty one its own way.
+  const [issue] = result.error.issues;
+  const path = issue?.path.join('.') ?? '';
+  const missing = issue !== undefined && (issue.input === undefined || issue.input === '');
+  return {
+    reply: validationReply([
+      { path, message: missing ? `\`${path}\` parameter is required` : (issue?.message ?? '') },
+    ]),
+  };
 }
