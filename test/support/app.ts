@@ -30,6 +30,8 @@ export interface TestAppOptions {
   backgroundJobs?: boolean;
   /** Listen on a loopback port, for tests that need real sockets. */
   listen?: boolean;
+  /** The port to listen on (any free one unless told), for a restart that callers must find again. */
+  port?: number;
 }
 
 /** Builds the real app over a test database, with config from `env` only (never the process's). */
@@ -59,7 +61,7 @@ export async function startTestApp(options: TestAppOptions): Promise<TestApp> {
       )
     : undefined;
   let url = '';
-  if (options.listen) url = await app.listen({ port: 0, host: '127.0.0.1' });
+  if (options.listen) url = await app.listen({ port: options.port ?? 0, host: '127.0.0.1' });
   else await app.ready();
   return {
     app,
