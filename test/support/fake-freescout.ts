@@ -20,6 +20,13 @@ export interface FakeMailbox {
   email: string;
 }
 
+/** A custom field of FreeScout's Custom Fields module: it belongs to one mailbox. */
+export interface FakeCustomField {
+  id: number;
+  mailboxId: number;
+  name: string;
+}
+
 export interface FakeThread {
   id: number;
   type: ThreadType;
@@ -47,7 +54,13 @@ export interface FakeConversation {
   updatedAt: string;
   closedAt: string | null;
   tags: Array<{ id: number; name: string }>;
+  /**
+   * What FreeScout shows: every field of the conversation's own mailbox, in order, with its
+   * value (`""` when none). Kept in step with `customFieldValues` and `mailboxId`.
+   */
   customFields: Array<{ id: number; name: string; value: string; text: string }>;
+  /** Every value written, by field id, including other mailboxes' fields (stored, never shown). */
+  customFieldValues: Record<number, string>;
   threads: FakeThread[];
 }
 
@@ -75,11 +88,11 @@ export interface FakeUser {
   role: 'admin' | 'user';
 }
 
+/** `mailboxes` is not kept: `Webhook::create` (the API's) ignores it, so every webhook fires for every mailbox. */
 export interface FakeWebhook {
   id: number;
   url: string;
   events: string[];
-  mailboxes: number[];
 }
 
 /** One webhook FreeScout sent: what it posted, and what the receiver answered (0: no answer). */
@@ -141,8 +154,13 @@ export const FREESCOUT_WEBHOOK_EVENTS = [
 export interface FakeFreeScoutOptions {
   apiKey: string;
   mailboxes?: FakeMailbox[];
-  /** Custom fields every mailbox defines (listed by `/api/mailboxes/{id}/custom_fields`), by id; conversations also accept unknown ids as `field_<id>`. */
-  customFieldNames?: Record<number, string>;
+  /**
+   * The Custom Fields module's fields, each in one mailbox (listed by
+   * `/api/mailboxes/{id}/custom_fields`); a value written to an id that no field has is dropped.
+   */
+  customFields?: FakeCustomField[];
+  /** Which of the modules the API answers for are active (`Module::isActive`); both unless told. */
+  modules?: { tags?: boolean; customFields?: boolean };
   clock?: Clock;
   /** Agents that exist (`user` of notes and messages must be one of them); one admin unless told. */
   users?: FakeUser[];
@@ -223,6 +241,9 @@ export async function startFakeFreeScout(options: FakeFreeScoutOptions): Promise
     .update(`${options.appKey ?? 'base64:ZmFrZS1mcmVlc2NvdXQtYXBwLWtleS0zMi1ieXRlcyE='}webhook_key`)
     .digest('hex');
   const userCreatedDelayMs = options.userCreatedWebhookDelayMs ?? 50;
+  const customFieldDefinitions = options.customFields ?? [];
+  const tagsActive = options.modules?.tags ?? true;
+  const customFieldsActive = options.modules?.customFields ?? true;
   const conversations = new Map<number, FakeConversation>();
   const tagIds = new Map<string, number>();
   const customerIds = new Map<string, number>();
@@ -252,18 +273,27 @@ export async function startFakeFreeScout(options: FakeFreeScoutOptions): Promise
     );
   }
 
+  /**
+   * CustomField::setValue: any existing field's value is stored, whichever mailbox the field
+   * belongs to (it is then never shown); an id no field has is dropped.
+   */
   function setCustomFields(conversation: FakeConversation, fields: z.infer<typeof customFieldsSchema>): void {
+    if (!customFieldsActive) return;
     for (const { id, value } of fields) {
-      const field = {
-        id,
-        name: options.customFieldNames?.[id] ?? `field_${id}`,
-        value: String(value),
-        text: String(value),
-      };
-      const index = conversation.customFields.findIndex((existing) => existing.id === id);
-      if (index === -1) conversation.customFields.push(field);
-      else conversation.customFields[index] = field;
+      if (customFieldDefinitions.some((field) => field.id === id)) {
+        conversation.customFieldValues[id] = String(value);
+      }
     }
+    showCustomFields(conversation);
+  }
+
+  /** CustomField::getCustomFieldsWithValues: the fields of the conversation's own mailbox, valued or `""`. */
+  function showCustomFields(conversation: FakeConversation): void {
+    conversation.customFields = customFieldsActive
+      ? customFieldDefinitions
+          .filter((field) => field.mailboxId === conversation.mailboxId)
+          .map(({ id, name }) => ({ id, name, value: conversation.customFieldValues[id] ?? '', text: '' }))
+      : [];
   }
 
   function addThread(
@@ -328,8 +358,10 @@ export async function startFakeFreeScout(options: FakeFreeScoutOptions): Promise
       closedAt: status === 'closed' ? createdAt : null,
       tags: tagsNamed(seed.tags ?? []),
       customFields: [],
+      customFieldValues: {},
       threads: [],
     };
+    showCustomFields(conversation);
     setCustomFields(conversation, seed.customFields ?? []);
     for (const thread of seed.threads ?? [{ type: 'customer', text: `Seeded conversation ${id}` }]) {
       addThread(conversation, thread, createdAt);
@@ -358,9 +390,10 @@ export async function startFakeFreeScout(options: FakeFreeScoutOptions): Promise
   }
 
   /**
-   * ServiceProvider::maybeRunWebhook + `webhook.run`: every webhook subscribed to the event
-   * (and to the conversation's mailbox, when it lists mailboxes) gets the conversation as the
-   * API formats it without `embed` — threads, never tags — signed over the exact bytes sent.
+   * ServiceProvider::maybeRunWebhook + `webhook.run`: every webhook subscribed to the event,
+   * whatever the conversation's mailbox (the API cannot limit one), gets the conversation as the
+   * API formats it without `embed` — threads, never tags, its own mailbox's custom fields —
+   * signed over the exact bytes sent.
    */
   function fire(event: string, conversationId: number): void {
     const conversation = conversations.get(conversationId);
@@ -368,7 +401,6 @@ export async function startFakeFreeScout(options: FakeFreeScoutOptions): Promise
     const body = JSON.stringify(toWire(conversation, undefined));
     for (const webhook of webhooks.values()) {
       if (!webhook.events.includes(event)) continue;
-      if (webhook.mailboxes.length > 0 && !webhook.mailboxes.includes(conversation.mailboxId)) continue;
       const signature = createHmac('sha1', webhookSecret).update(body).digest('base64');
       const delivery: FakeWebhookDelivery = {
         webhookId: webhook.id,
@@ -427,17 +459,40 @@ export async function startFakeFreeScout(options: FakeFreeScoutOptions): Promise
       method: 'GET',
       path: /^\/api\/mailboxes\/(?<id>\d+)\/custom_fields$/,
       handle: (request, params) => {
-        if (!mailboxExists(Number(params.id))) return errorReply(404, 'Mailbox not found');
+        // ApiController::mailboxCustomFields: the mailbox first, then the module.
+        if (!mailboxExists(Number(params.id))) return errorReply(404, 'Not Found');
+        if (!customFieldsActive) return customFieldsInactive();
         const paging = validate(pagingSchema, request.query, 'query');
         if ('reply' in paging) return paging.reply;
-        const fields = Object.entries(options.customFieldNames ?? {}).map(([id, name]) => ({
-          id: Number(id),
-          name,
-          type: 'text',
-          required: false,
-          sortOrder: Number(id),
-        }));
+        const fields = customFieldDefinitions
+          .filter((field) => field.mailboxId === Number(params.id))
+          .map(({ id, name }, index) => ({
+            id,
+            name,
+            type: 'singleline',
+            options: '',
+            required: false,
+            sortOrder: index + 1,
+          }));
         return halPage('custom_fields', fields, paging.data);
+      },
+    },
+    {
+      method: 'GET',
+      path: /^\/api\/tags$/,
+      handle: (request) => {
+        if (!tagsActive) return tagsInactive();
+        const paging = validate(pagingSchema, request.query, 'query');
+        if ('reply' in paging) return paging.reply;
+        const tags = [...tagIds].map(([name, id]) => ({
+          id,
+          name,
+          counter: [...conversations.values()].filter((conversation) =>
+            conversation.tags.some((tag) => tag.id === id),
+          ).length,
+          color: 0,
+        }));
+        return halPage('tags', tags, paging.data);
       },
     },
     {
@@ -529,12 +584,22 @@ export async function startFakeFreeScout(options: FakeFreeScoutOptions): Promise
       handle: (request, params) => {
         const patch = validate(conversationPatchSchema, request.body);
         if ('reply' in patch) return patch.reply;
-        const { status, assignTo, mailboxId, subject } = patch.data;
+        const { status, assignTo, mailboxId, subject, byUser } = patch.data;
+        // ApiController::updateConversation: these three changes are made as a user.
+        if (status !== undefined || assignTo !== undefined || mailboxId !== undefined) {
+          if (byUser === undefined) return freescoutErrorResponse('byUser parameter is required.', 'byUser');
+          if (!users.some((user) => user.id === byUser)) {
+            return freescoutErrorResponse('User not found.', 'byUser');
+          }
+        }
         if (mailboxId !== undefined && !mailboxExists(mailboxId)) return unknownMailbox();
         const reply = changeConversation(params, (conversation, at) => {
           if (status !== undefined) changeStatus(conversation, status, at);
           if (assignTo !== undefined) conversation.assignee = { id: assignTo };
-          if (mailboxId !== undefined) conversation.mailboxId = mailboxId;
+          if (mailboxId !== undefined) {
+            conversation.mailboxId = mailboxId;
+            showCustomFields(conversation);
+          }
           if (subject !== undefined) conversation.subject = subject;
           return { status: 204 };
         });
@@ -551,6 +616,7 @@ export async function startFakeFreeScout(options: FakeFreeScoutOptions): Promise
       method: 'PUT',
       path: /^\/api\/conversations\/(?<id>\d+)\/tags$/,
       handle: (request, params) => {
+        if (!tagsActive) return tagsInactive();
         const input = validate(z.object({ tags: z.array(z.string()) }), request.body);
         if ('reply' in input) return input.reply;
         // The whole set is replaced: tags not listed are detached. No webhook (there is no tag
@@ -565,6 +631,7 @@ export async function startFakeFreeScout(options: FakeFreeScoutOptions): Promise
       method: 'PUT',
       path: /^\/api\/conversations\/(?<id>\d+)\/custom_fields$/,
       handle: (request, params) => {
+        if (!customFieldsActive) return customFieldsInactive();
         const input = validate(z.object({ customFields: customFieldsSchema }), request.body);
         if ('reply' in input) return input.reply;
         return changeConversation(params, (conversation) => {
@@ -597,8 +664,8 @@ export async function startFakeFreeScout(options: FakeFreeScoutOptions): Promise
         const input = validate(
           z.object({
             url: z.string().min(1),
+            // `mailboxes` is not read: Webhook::create ignores it.
             events: z.union([z.array(z.string()), z.string()]),
-            mailboxes: z.array(z.number().int()).optional(),
           }),
           request.body,
         );
@@ -609,12 +676,7 @@ export async function startFakeFreeScout(options: FakeFreeScoutOptions): Promise
         const events = requested.filter((event) => FREESCOUT_WEBHOOK_EVENTS.includes(event));
         if (events.length === 0) return errorReply(400, 'Error occurred');
         lastWebhookId += 1;
-        const webhook = {
-          id: lastWebhookId,
-          url: input.data.url,
-          events,
-          mailboxes: input.data.mailboxes ?? [],
-        };
+        const webhook = { id: lastWebhookId, url: input.data.url, events };
         webhooks.set(webhook.id, webhook);
         return { status: 201, headers: { 'resource-id': String(webhook.id) }, body: webhook };
       },
@@ -714,10 +776,12 @@ function embedsOf(embed: string | undefined): Set<string> | undefined {
  * threads are wanted); `_embedded.tags` only when asked for; never a top-level `tags`.
  */
 function toWire(conversation: FakeConversation, embeds: Set<string> | undefined): Record<string, unknown> {
-  const { threads, tags, ...fields } = conversation;
+  const { threads, tags, customFieldValues, customFields, ...fields } = conversation;
   const withThreads = embeds === undefined || embeds.has('threads');
   return {
     ...fields,
+    // formatEntity sets `customFields` only when the mailbox has some.
+    ...(customFields.length > 0 ? { customFields } : {}),
     threadsCount: threads.length,
     _embedded: { threads: withThreads ? threads : [], ...(embeds?.has('tags') ? { tags } : {}) },
   };
@@ -745,6 +809,16 @@ function halPage<T>(key: string, items: T[], paging: z.infer<typeof pagingSchema
       },
     },
   };
+}
+
+/** ApiController: the Tags routes answer this while the Tags module is not active. */
+function tagsInactive(): FakeReply {
+  return errorReply(400, 'Tags module is not installed or not activated');
+}
+
+/** ApiController: the custom-field routes answer this while the Custom Fields module is not active. */
+function customFieldsInactive(): FakeReply {
+  return errorReply(400, 'Custom Fields module is not installed or not activated');
 }
 
 /** ApiController::getErrorBody. */
