@@ -130,8 +130,15 @@ const envSchema = z.object({
   FREESCOUT_AUTOLINK_TAGS: csv('bug,feature_request,auto:status'),
   FREESCOUT_AUTOLINK_MAILBOX_IDS: intList,
   FREESCOUT_AUTOLINK_KEYWORDS: csv(''),
+  // Deprecated: one id cannot serve several mailboxes (a FreeScout custom field belongs to one).
   FREESCOUT_GITHUB_ISSUE_URL_FIELD_ID: optionalString.pipe(
     z.coerce.number<string>().int().positive().optional(),
+  ),
+  FREESCOUT_GITHUB_ISSUE_URL_FIELD_IDS: optionalString.pipe(
+    z
+      .string()
+      .regex(/^\s*\d+\s*:\s*\d+(\s*,\s*\d+\s*:\s*\d+)*\s*$/, 'expected mailboxId:fieldId pairs, e.g. 1:7,2:8')
+      .optional(),
   ),
   GITHUB_ISSUE_BOT_TOKEN: optionalString,
   GITHUB_APP_ID: optionalString,
@@ -219,6 +226,16 @@ function autolinkLabels(value: string | undefined): Map<string, string[]> {
   return labels;
 }
 
+/** `mailboxId:fieldId` pairs → field id by mailbox id. */
+function fieldIdsByMailbox(value: string | undefined): Map<number, number> {
+  const fields = new Map<number, number>();
+  for (const pair of (value ?? '').split(',').filter((item) => item.trim() !== '')) {
+    const [mailboxId = '', fieldId = ''] = pair.split(':');
+    fields.set(Number(mailboxId.trim()), Number(fieldId.trim()));
+  }
+  return fields;
+}
+
 /** What a label just added to a GitHub issue asks of Direction B. */
 export type SyncLabelEffect = { kind: 'ticket'; tags: string[] } | { kind: 'confirm' };
 
@@ -285,6 +302,15 @@ function shapeConfig(env: Env) {
       publicUrl: (env.FREESCOUT_PUBLIC_URL ?? env.FREESCOUT_API_URL)?.replace(/\/+$/, ''),
       /** The agent the service writes notes as; every feature that adds a note needs it. */
       apiUserId: env.FREESCOUT_API_USER_ID,
+      /**
+       * Where each mailbox keeps a ticket's GitHub issue URL: the field named `github_issue_url`
+       * of the ticket's own mailbox, unless `byMailbox` names another; `legacyFieldId` (the old
+       * single id) only ever stands for the one mailbox it belongs to.
+       */
+      issueUrlField: {
+        byMailbox: fieldIdsByMailbox(env.FREESCOUT_GITHUB_ISSUE_URL_FIELD_IDS),
+        legacyFieldId: env.FREESCOUT_GITHUB_ISSUE_URL_FIELD_ID,
+      },
     },
     freescoutWebhooks: {
       auditEnabled: env.FLAG_FREESCOUT_WEBHOOK_RECEIVE,
@@ -319,7 +345,6 @@ function shapeConfig(env: Env) {
       triggerTags: env.FREESCOUT_AUTOLINK_TAGS,
       mailboxIds: env.FREESCOUT_AUTOLINK_MAILBOX_IDS,
       keywords: env.FREESCOUT_AUTOLINK_KEYWORDS,
-      issueUrlFieldId: env.FREESCOUT_GITHUB_ISSUE_URL_FIELD_ID,
       maxAttempts: env.AUTOLINK_MAX_ATTEMPTS,
       sweepSeconds: env.FREESCOUT_AUTOLINK_SWEEP_SECONDS,
       labelsByTag: autolinkLabels(env.FREESCOUT_AUTOLINK_LABELS),
@@ -329,7 +354,6 @@ function shapeConfig(env: Env) {
       /** The routes serve either direction's links: on while either is. */
       enabled: env.FLAG_FREESCOUT_GITHUB_AUTOLINK || env.FLAG_GITHUB_FREESCOUT_SYNC,
       detailsMaxAgeMs: env.GITHUB_LINK_DETAILS_MAX_AGE_SECONDS * 1000,
-      issueUrlFieldId: env.FREESCOUT_GITHUB_ISSUE_URL_FIELD_ID,
     },
     console: { origins: env.CONSOLE_ORIGINS },
     githubSync: {
@@ -338,7 +362,6 @@ function shapeConfig(env: Env) {
       labels: syncLabels(env.GITHUB_SYNC_LABELS),
       /** Defaults to the Operations mailbox, where the seed design puts these tickets. */
       mailboxId: env.GITHUB_SYNC_MAILBOX_ID ?? env.FREESCOUT_OPERATIONS_MAILBOX_ID,
-      issueUrlFieldId: env.FREESCOUT_GITHUB_ISSUE_URL_FIELD_ID,
       maxAttempts: env.AUTOLINK_MAX_ATTEMPTS,
     },
     github: {

@@ -2,6 +2,7 @@ import type { FreeScoutMailbox } from '../clients/freescout.ts';
 import type { Config } from '../config.ts';
 import type { Clients } from '../lib/deps.ts';
 import { UpstreamError } from '../lib/errors.ts';
+import { ISSUE_URL_FIELD_NAME, issueUrlFieldOf } from '../lib/issue-url-field.ts';
 import { allReadiness } from '../registry.ts';
 import { type CliOutput, formatTable } from './output.ts';
 
@@ -135,40 +136,81 @@ export async function runPreflight(
     },
   };
 
-  const { issueUrlFieldId, mailboxIds } = config.autolink;
-  const issueUrlFieldExists = {
-    check: 'custom field FREESCOUT_GITHUB_ISSUE_URL_FIELD_ID exists',
+  const { mailboxIds } = config.autolink;
+  const fieldSettings = config.freescout.issueUrlField;
+
+  // Without the Tags module FreeScout refuses every tag write: no trigger tags, no auto:status.
+  const tagsModuleActive = {
+    check: 'FreeScout Tags module is active (GET /api/tags)',
     probe: async () => {
-      if (issueUrlFieldId === undefined) return fail('FREESCOUT_GITHUB_ISSUE_URL_FIELD_ID is unset');
-      const freescout = clients.freescout;
+      if (!clients.freescout) return fail('FREESCOUT_API_URL and FREESCOUT_API_KEY must both be set');
+      try {
+        const count = await clients.freescout.countTags();
+        return pass(`${count} tag${count === 1 ? '' : 's'}`);
+      } catch (error) {
+        return fail(reason(error));
+      }
+    },
+  };
+
+  // Without the Custom Fields module no ticket can carry its issue URL.
+  const customFieldsModuleActive = {
+    check: 'FreeScout Custom Fields module is active (GET /api/mailboxes/{id}/custom_fields)',
+    probe: async () => {
+      if (!clients.freescout) return fail('FREESCOUT_API_URL and FREESCOUT_API_KEY must both be set');
       const mailboxes = await freescoutMailboxes();
-      if (!freescout || mailboxes instanceof Error) {
-        return fail(`cannot list mailboxes: ${mailboxes instanceof Error ? mailboxes.message : ''}`);
+      if (mailboxes instanceof Error) return fail(`cannot list mailboxes: ${mailboxes.message}`);
+      const id = mailboxes[0]?.id;
+      if (id === undefined) return fail('FreeScout has no mailbox');
+      try {
+        const fields = await clients.freescout.listMailboxCustomFields(id);
+        return pass(`mailbox ${id}: ${fields.length} field${fields.length === 1 ? '' : 's'}`);
+      } catch (error) {
+        return fail(reason(error));
       }
-      // Custom fields belong to mailboxes: each autolinked mailbox needs it (any, when none is listed).
-      const targets = mailboxIds.length > 0 ? mailboxIds : mailboxes.map((mailbox) => mailbox.id);
-      const missing: number[] = [];
-      let fieldName: string | undefined;
-      for (const mailboxId of targets) {
-        try {
-          const field = (await freescout.listMailboxCustomFields(mailboxId)).find(
-            (candidate) => candidate.id === issueUrlFieldId,
-          );
-          if (field) fieldName = field.name;
-          else missing.push(mailboxId);
-        } catch (error) {
-          return fail(`mailbox ${mailboxId}: ${reason(error)}`);
-        }
+    },
+  };
+
+  // A custom field belongs to one mailbox: each mailbox that links tickets needs its own.
+  const mailboxIssueUrlField = (label: string, mailboxId: () => Promise<number | Error>) => ({
+    check: `${label} has its own ${ISSUE_URL_FIELD_NAME} field`,
+    probe: async () => {
+      if (!clients.freescout) return fail('FREESCOUT_API_URL and FREESCOUT_API_KEY must both be set');
+      const id = await mailboxId();
+      if (id instanceof Error) return fail(id.message);
+      try {
+        const field = await issueUrlFieldOf(clients.freescout, fieldSettings, id);
+        if (!field.found) return fail(field.problem);
+        const how = {
+          override: 'FREESCOUT_GITHUB_ISSUE_URL_FIELD_IDS',
+          legacy: 'FREESCOUT_GITHUB_ISSUE_URL_FIELD_ID',
+          name: 'by name',
+        }[field.source];
+        return pass(`field ${field.id} "${field.name}" (${how})`);
+      } catch (error) {
+        return fail(`mailbox ${id}: ${reason(error)}`);
       }
-      const found = mailboxIds.length > 0 ? missing.length === 0 : fieldName !== undefined;
-      if (!found) {
-        return fail(
-          mailboxIds.length > 0
-            ? `field ${issueUrlFieldId} is missing in mailbox ${missing.join(', ')}`
-            : `no mailbox has field ${issueUrlFieldId}`,
-        );
+    },
+  });
+
+  // The old single id stands for one mailbox only; saying which keeps an upgrade from surprising anyone.
+  const legacyFieldId = fieldSettings.legacyFieldId;
+  const legacyIssueUrlField = {
+    check: 'FREESCOUT_GITHUB_ISSUE_URL_FIELD_ID (deprecated) is one mailbox’s own field',
+    probe: async () => {
+      if (!clients.freescout) return fail('FREESCOUT_API_URL and FREESCOUT_API_KEY must both be set');
+      const owners: number[] = [];
+      const ids = await mailboxIdsInUse();
+      if (ids.length === 0) return fail('no autolink or GitHub sync mailbox to check it against');
+      for (const id of ids) {
+        const fields = await clients.freescout.listMailboxCustomFields(id);
+        if (fields.some((field) => field.id === legacyFieldId)) owners.push(id);
       }
-      return pass(`${issueUrlFieldId} is "${fieldName}"`);
+      return owners.length > 0
+        ? pass(
+            `used for mailbox ${owners.join(', ')} only; set FREESCOUT_GITHUB_ISSUE_URL_FIELD_IDS=${owners.map((id) => `${id}:${legacyFieldId}`).join(',')} or unset it`,
+          )
+        : fail(`field ${legacyFieldId} belongs to none of mailboxes ${ids.join(', ')}: unset it`);
     },
   };
 
@@ -193,27 +235,15 @@ export async function runPreflight(
       return mailbox instanceof Error ? fail(mailbox.message) : pass(`${mailbox.id} is "${mailbox.name}"`);
     },
   };
-  const syncIssueUrlField = {
-    check: 'GitHub sync mailbox has the github_issue_url field',
-    probe: async () => {
-      const freescout = clients.freescout;
-      if (!freescout) return fail('FREESCOUT_API_URL and FREESCOUT_API_KEY must both be set');
-      const mailbox = await syncMailbox();
-      if (mailbox instanceof Error) return fail(mailbox.message);
-      const syncMailboxId = mailbox.id;
-      try {
-        const fields = await freescout.listMailboxCustomFields(syncMailboxId);
-        const field =
-          issueUrlFieldId === undefined
-            ? fields.find((candidate) => candidate.name === 'github_issue_url')
-            : fields.find((candidate) => candidate.id === issueUrlFieldId);
-        return field
-          ? pass(`${field.id} is "${field.name}"`)
-          : fail(`mailbox ${syncMailboxId} has no ${issueUrlFieldId ?? 'github_issue_url'} field`);
-      } catch (error) {
-        return fail(`mailbox ${syncMailboxId}: ${reason(error)}`);
-      }
-    },
+  const syncMailboxId = async () => {
+    const mailbox = await syncMailbox();
+    return mailbox instanceof Error ? mailbox : mailbox.id;
+  };
+  const mailboxIdsInUse = async () => {
+    const syncId = isOn('FLAG_GITHUB_FREESCOUT_SYNC') ? await syncMailboxId() : undefined;
+    const ids = isOn('FLAG_FREESCOUT_GITHUB_AUTOLINK') ? [...mailboxIds] : [];
+    if (typeof syncId === 'number' && !ids.includes(syncId)) ids.push(syncId);
+    return ids;
   };
 
   const githubIdentity = {
@@ -274,6 +304,7 @@ export async function runPreflight(
           'Operations mailbox (FREESCOUT_OPERATIONS_MAILBOX_ID)',
           config.investigate.operationsMailboxId,
         ),
+        tagsModuleActive,
         internalRoutesReachable,
       ],
     },
@@ -286,10 +317,14 @@ export async function runPreflight(
         githubSeesRepo,
         freescoutReachable,
         noteUserExists,
+        isSet('FREESCOUT_AUTOLINK_MAILBOX_IDS', mailboxIds[0]),
         ...mailboxIds.map((id) =>
           mailboxExists(`autolink mailbox ${id} (FREESCOUT_AUTOLINK_MAILBOX_IDS)`, id),
         ),
-        issueUrlFieldExists,
+        tagsModuleActive,
+        customFieldsModuleActive,
+        ...mailboxIds.map((id) => mailboxIssueUrlField(`autolink mailbox ${id}`, async () => id)),
+        ...(legacyFieldId === undefined ? [] : [legacyIssueUrlField]),
       ],
     },
     {
@@ -302,7 +337,13 @@ export async function runPreflight(
         githubIdentity,
         freescoutReachable,
         syncMailboxExists,
-        syncIssueUrlField,
+        tagsModuleActive,
+        customFieldsModuleActive,
+        mailboxIssueUrlField('GitHub sync mailbox', syncMailboxId),
+        // Checked once: under the autolink flag when that is on too.
+        ...(legacyFieldId === undefined || isOn('FLAG_FREESCOUT_GITHUB_AUTOLINK')
+          ? []
+          : [legacyIssueUrlField]),
         isSet('FREESCOUT_API_USER_ID', config.freescout.apiUserId),
         isSet('FREESCOUT_PUBLIC_URL (or FREESCOUT_API_URL)', config.freescout.publicUrl),
       ],

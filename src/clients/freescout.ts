@@ -12,6 +12,8 @@ const BACKOFF_BASE_MS = 200;
 /** An error page (a proxy's HTML, a stack trace) is kept only this long in errors and logs. */
 const ERROR_BODY_MAX_CHARS = 2_000;
 const USER_AGENT = 'raptor-ops-bridge';
+/** A mailbox's custom fields are kept this long; a lookup that misses lists them again sooner. */
+const CUSTOM_FIELDS_MAX_AGE_MS = 5 * 60_000;
 
 const tagSchema = z.union([z.looseObject({ id: z.number().int().optional(), name: z.string() }), z.string()]);
 
@@ -24,7 +26,7 @@ const customFieldSchema = z.looseObject({
 
 /**
  * Every status a conversation can have. A list without `status` is documented to return only
- * `active` ones, so a reader that must see every change names them all.
+ * `active` ones, while 1.8.159 applies no filter at all: a reader names them all either way.
  */
 export const ALL_CONVERSATION_STATUSES = 'active,pending,closed,spam';
 
@@ -95,6 +97,8 @@ const mailboxCustomFieldListSchema = z.object({
     .optional(),
   page: pageSchema,
 });
+
+const tagListSchema = z.object({ page: pageSchema });
 
 const conversationListSchema = z.object({
   _embedded: z.object({ conversations: z.array(freeScoutConversationSchema) }).optional(),
@@ -174,8 +178,16 @@ export interface FreeScoutClient {
   readonly userId: number | undefined;
   listMailboxes(): Promise<FreeScoutMailbox[]>;
   getUser(id: number): Promise<FreeScoutUser>;
-  /** The custom fields defined in one mailbox (FreeScout's Custom Fields module). */
-  listMailboxCustomFields(mailboxId: number): Promise<FreeScoutCustomField[]>;
+  /**
+   * The custom fields defined in one mailbox (FreeScout's Custom Fields module; a field belongs
+   * to one mailbox). Kept for a few minutes per mailbox; `refresh` lists them again.
+   */
+  listMailboxCustomFields(
+    mailboxId: number,
+    options?: { refresh?: boolean },
+  ): Promise<FreeScoutCustomField[]>;
+  /** How many tags FreeScout has (`GET /api/tags`, Tags module): a 400 says the module is off. */
+  countTags(): Promise<number>;
   /** Reads with `embed=threads,tags`: the only way FreeScout returns a conversation's tags. */
   getConversation(id: number): Promise<FreeScoutConversation>;
   listConversations(query?: ConversationQuery): Promise<ConversationPage>;
@@ -230,6 +242,7 @@ export function createFreeScoutClient(options: FreeScoutClientOptions): FreeScou
   const baseUrl = options.baseUrl.replace(/\/+$/, '');
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const agent = createAgent(CONNECT_TIMEOUT_MS);
+  const customFieldsByMailbox = new Map<number, { fields: FreeScoutCustomField[]; listedAt: number }>();
 
   async function exchangeOnce(method: Method, path: string, payload?: unknown): Promise<FreeScoutAnswer> {
     const requestLabel = `FreeScout ${method} ${path.split('?')[0]}`;
@@ -308,7 +321,9 @@ export function createFreeScoutClient(options: FreeScoutClientOptions): FreeScou
       return mailboxes;
     },
 
-    async listMailboxCustomFields(mailboxId) {
+    async listMailboxCustomFields(mailboxId, { refresh = false } = {}) {
+      const kept = customFieldsByMailbox.get(mailboxId);
+      if (!refresh && kept && Date.now() - kept.listedAt < CUSTOM_FIELDS_MAX_AGE_MS) return kept.fields;
       const fields: FreeScoutCustomField[] = [];
       for (let page = 1, totalPages = 1; page <= totalPages; page++) {
         const list = await getParsed(
@@ -323,7 +338,13 @@ export function createFreeScoutClient(options: FreeScoutClientOptions): FreeScou
         }
         totalPages = list.page.totalPages;
       }
+      customFieldsByMailbox.set(mailboxId, { fields, listedAt: Date.now() });
       return fields;
+    },
+
+    async countTags() {
+      const list = await getParsed('/api/tags?pageSize=1', tagListSchema);
+      return list.page.totalElements ?? 0;
     },
 
     getConversation(id) {
@@ -462,8 +483,16 @@ function errorCode(error: unknown): string {
   return isRecord(error) && typeof error.code === 'string' ? error.code : '';
 }
 
+/** FreeScout's reason is in `_embedded.errors[0].message`; the top-level `message` is often just "Error occurred". */
 function describeBody(body: unknown): string {
-  if (isRecord(body) && typeof body.message === 'string') return `: ${body.message}`;
+  if (isRecord(body)) {
+    const embedded = isRecord(body._embedded) ? body._embedded : undefined;
+    const first = Array.isArray(embedded?.errors) ? embedded.errors[0] : undefined;
+    if (isRecord(first) && typeof first.message === 'string' && first.message !== '') {
+      return `: ${first.message}${typeof first.path === 'string' && first.path !== '' ? ` (${first.path})` : ''}`;
+    }
+    if (typeof body.message === 'string') return `: ${body.message}`;
+  }
   return typeof body === 'string' && body !== '' ? `: ${body.slice(0, 200)}` : '';
 }
 

@@ -3,7 +3,9 @@ import {
   drain,
   ISSUE_URL_FIELD_ID,
   issuePosts,
+  issueUrlShown,
   notesOn,
+  OPERATIONS_ISSUE_URL_FIELD_ID,
   PUBLIC_URL,
   startAutolinkInstance,
   useAutolink,
@@ -45,10 +47,11 @@ describe('a qualifying new ticket', () => {
     expect(issue?.state).toBe('open');
 
     const issueUrl = `${fakes.github.url}/raxx-app/TradeMasterAPI/issues/${issue?.number}`;
-    const stored = fakes.freescout.state.conversation(ticket.id);
-    expect(stored?.customFields).toContainEqual(
-      expect.objectContaining({ id: ISSUE_URL_FIELD_ID, value: issueUrl }),
-    );
+    // Operations' own field: the one FreeScout shows for a ticket of that mailbox.
+    expect(issueUrlShown(fakes.freescout, ticket.id)).toBe(issueUrl);
+    expect(fakes.freescout.state.conversation(ticket.id)?.customFieldValues).toEqual({
+      [OPERATIONS_ISSUE_URL_FIELD_ID]: issueUrl,
+    });
     expect(notesOn(fakes.freescout, ticket.id).map((note) => note.body)).toEqual([
       `GitHub issue #${issue?.number} filed: ${issueUrl}`,
     ]);

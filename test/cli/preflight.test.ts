@@ -9,13 +9,14 @@ import { captureOutput } from './capture.ts';
 const FREESCOUT_KEY = 'preflight-freescout-key';
 const GITHUB_TOKEN = 'ghp_preflight';
 const SLACK_TOKEN = 'xoxb-preflight';
-const ISSUE_URL_FIELD_ID = 7;
+/** As in FreeScout, each mailbox has its own `github_issue_url`: Support's 7, Operations' 8. */
+const ISSUE_URL_FIELDS = [
+  { id: 7, mailboxId: 1, name: 'github_issue_url' },
+  { id: 8, mailboxId: 2, name: 'github_issue_url' },
+];
 
 const freescout = useFixture(() =>
-  startFakeFreeScout({
-    apiKey: FREESCOUT_KEY,
-    customFieldNames: { [ISSUE_URL_FIELD_ID]: 'github_issue_url' },
-  }),
+  startFakeFreeScout({ apiKey: FREESCOUT_KEY, customFields: ISSUE_URL_FIELDS }),
 );
 const github = useFixture(() => startFakeGitHub({ owner: 'raxx', repo: 'ops', token: GITHUB_TOKEN }));
 const slack = useFixture(() => startFakeSlack({ token: SLACK_TOKEN }));
@@ -42,7 +43,6 @@ function healthyEnv(): Record<string, string | undefined> {
     FLAG_FREESCOUT_GITHUB_AUTOLINK: '1',
     FREESCOUT_WEBHOOK_SECRET: 'autolink-secret',
     FREESCOUT_AUTOLINK_MAILBOX_IDS: '1,2',
-    FREESCOUT_GITHUB_ISSUE_URL_FIELD_ID: String(ISSUE_URL_FIELD_ID),
     FLAG_GITHUB_FREESCOUT_SYNC: '1',
     GITHUB_WEBHOOK_SECRET: 'github-webhook-secret',
     FREESCOUT_API_USER_ID: '1',
@@ -115,10 +115,67 @@ describe('cli: preflight', () => {
     ]);
   });
 
-  it('fails when the GitHub issue URL custom field does not exist', async () => {
-    const { code, failed } = await preflight({ ...healthyEnv(), FREESCOUT_GITHUB_ISSUE_URL_FIELD_ID: '8' });
+  it('finds each autolink mailbox’s own github_issue_url field by name, and the sync mailbox’s', async () => {
+    const { rows } = await preflight(healthyEnv());
+    expect(rows).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(
+          /^✓.*autolink mailbox 1 has its own github_issue_url field\s+field 7 "github_issue_url" \(by name\)$/,
+        ),
+        expect.stringMatching(
+          /^✓.*autolink mailbox 2 has its own github_issue_url field\s+field 8 "github_issue_url" \(by name\)$/,
+        ),
+        expect.stringMatching(
+          /^✓.*FLAG_GITHUB_FREESCOUT_SYNC.*GitHub sync mailbox has its own github_issue_url field\s+field 8/,
+        ),
+        expect.stringMatching(/^✓.*FLAG_FREESCOUT_GITHUB_AUTOLINK.*Tags module is active/),
+        expect.stringMatching(/^✓.*FLAG_FREESCOUT_GITHUB_AUTOLINK.*Custom Fields module is active/),
+        expect.stringMatching(/^✓.*FLAG_CONSOLE_INVESTIGATE_FROM_STATUS.*Tags module is active/),
+      ]),
+    );
+  });
+
+  it('fails the mailbox whose field an override names when that field is another mailbox’s', async () => {
+    const { code, failed } = await preflight({
+      ...healthyEnv(),
+      FREESCOUT_GITHUB_ISSUE_URL_FIELD_IDS: '1:8',
+    });
     expect(code).toBe(1);
-    expect(failed('FLAG_FREESCOUT_GITHUB_AUTOLINK')).toEqual([expect.stringContaining('field 8 is missing')]);
+    expect(failed('FLAG_FREESCOUT_GITHUB_AUTOLINK')).toEqual([
+      expect.stringContaining(
+        'FREESCOUT_GITHUB_ISSUE_URL_FIELD_IDS names field 8 for mailbox 1, which is not one of its custom fields (7 "github_issue_url")',
+      ),
+    ]);
+    const right = await preflight({ ...healthyEnv(), FREESCOUT_GITHUB_ISSUE_URL_FIELD_IDS: '1:7, 2:8' });
+    expect(right.code).toBe(0);
+    expect(right.rows).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/field 7 "github_issue_url" \(FREESCOUT_GITHUB_ISSUE_URL_FIELD_IDS\)$/),
+      ]),
+    );
+  });
+
+  it('keeps passing with the old single field id, and says which one mailbox it stands for', async () => {
+    const { code, rows } = await preflight({ ...healthyEnv(), FREESCOUT_GITHUB_ISSUE_URL_FIELD_ID: '8' });
+    expect(code).toBe(0);
+    expect(rows).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(
+          /autolink mailbox 1 has its own github_issue_url field\s+field 7 "github_issue_url" \(by name\)$/,
+        ),
+        expect.stringMatching(
+          /autolink mailbox 2 has its own github_issue_url field\s+field 8 "github_issue_url" \(FREESCOUT_GITHUB_ISSUE_URL_FIELD_ID\)$/,
+        ),
+        expect.stringMatching(
+          /^✓.*FREESCOUT_GITHUB_ISSUE_URL_FIELD_ID \(deprecated\).*used for mailbox 2 only; set FREESCOUT_GITHUB_ISSUE_URL_FIELD_IDS=2:8 or unset it$/,
+        ),
+      ]),
+    );
+    const stray = await preflight({ ...healthyEnv(), FREESCOUT_GITHUB_ISSUE_URL_FIELD_ID: '99' });
+    expect(stray.code).toBe(1);
+    expect(stray.failed('FLAG_FREESCOUT_GITHUB_AUTOLINK')).toEqual([
+      expect.stringContaining('field 99 belongs to none of mailboxes 1, 2: unset it'),
+    ]);
   });
 
   it('fails when FREESCOUT_API_USER_ID is unset or names no FreeScout user (GET /api/users/{id})', async () => {
@@ -181,5 +238,47 @@ describe('cli: preflight', () => {
     ]) {
       expect(printed).not.toContain(secret);
     }
+  });
+});
+
+describe('cli: preflight, FreeScout modules off', () => {
+  const bare = useFixture(() =>
+    startFakeFreeScout({
+      apiKey: FREESCOUT_KEY,
+      customFields: ISSUE_URL_FIELDS,
+      modules: { tags: false, customFields: false },
+    }),
+  );
+
+  it('fails the Tags and Custom Fields checks with FreeScout’s reason when the modules are not active', async () => {
+    const { code, failed } = await preflight({ ...healthyEnv(), FREESCOUT_API_URL: bare.url });
+    expect(code).toBe(1);
+    expect(failed('FLAG_CONSOLE_INVESTIGATE_FROM_STATUS')).toEqual([
+      expect.stringMatching(/Tags module is active.*Tags module is not installed or not activated/),
+    ]);
+    expect(failed('FLAG_FREESCOUT_GITHUB_AUTOLINK')).toEqual([
+      expect.stringMatching(/Tags module is active.*Tags module is not installed or not activated/),
+      expect.stringMatching(
+        /Custom Fields module is active.*Custom Fields module is not installed or not activated/,
+      ),
+      expect.stringContaining('Custom Fields module is not installed or not activated'),
+      expect.stringContaining('Custom Fields module is not installed or not activated'),
+    ]);
+  });
+});
+
+describe('cli: preflight, a mailbox without its own field', () => {
+  const supportOnly = useFixture(() =>
+    startFakeFreeScout({ apiKey: FREESCOUT_KEY, customFields: ISSUE_URL_FIELDS.slice(0, 1) }),
+  );
+
+  it('fails the mailbox that has no github_issue_url field of its own, for autolink and the sync', async () => {
+    const { code, failed } = await preflight({ ...healthyEnv(), FREESCOUT_API_URL: supportOnly.url });
+    expect(code).toBe(1);
+    const problem = 'mailbox 2 has no custom field named github_issue_url (its fields: none)';
+    expect(failed('FLAG_FREESCOUT_GITHUB_AUTOLINK')).toEqual([
+      expect.stringMatching(/autolink mailbox 2 has its own github_issue_url field.*\(its fields: none\)$/),
+    ]);
+    expect(failed('FLAG_GITHUB_FREESCOUT_SYNC')).toEqual([expect.stringContaining(problem)]);
   });
 });

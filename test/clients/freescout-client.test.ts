@@ -26,6 +26,7 @@ async function setup(
   const fake = closeAfterTest(
     await startFakeFreeScout({
       apiKey: API_KEY,
+      customFields: [{ id: 7, mailboxId: 1, name: 'github_issue_url' }],
       ...(options.mailboxes ? { mailboxes: options.mailboxes } : {}),
     }),
   );
@@ -96,7 +97,13 @@ describe('FreeScout client', () => {
 
   it("lists a mailbox's custom fields", async () => {
     const fake = closeAfterTest(
-      await startFakeFreeScout({ apiKey: API_KEY, customFieldNames: { 7: 'github_issue_url' } }),
+      await startFakeFreeScout({
+        apiKey: API_KEY,
+        customFields: [
+          { id: 7, mailboxId: 2, name: 'github_issue_url' },
+          { id: 8, mailboxId: 1, name: 'github_issue_url' },
+        ],
+      }),
     );
     const client = closeAfterTest(createFreeScoutClient({ baseUrl: fake.url, apiKey: API_KEY }));
     expect(await client.listMailboxCustomFields(2)).toEqual([{ id: 7, name: 'github_issue_url' }]);

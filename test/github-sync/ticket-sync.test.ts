@@ -7,11 +7,12 @@ import {
   API_USER_ID,
   BOT_LOGIN,
   drainSync,
-  ISSUE_URL_FIELD_ID,
   issuesEvent,
   issueUrl,
+  issueUrlShown,
   linkComments,
   notesOn,
+  OPERATIONS_ISSUE_URL_FIELD_ID,
   OPERATIONS_MAILBOX_ID,
   PUBLIC_URL,
   startSyncInstance,
@@ -83,7 +84,10 @@ describe('a trigger label opens one ticket', () => {
     const body = create?.body as Record<string, unknown>;
     // FreeScout drops tags sent on create: they go through PUT .../tags.
     expect(body).not.toHaveProperty('tags');
-    expect(body.customFields).toEqual([{ id: ISSUE_URL_FIELD_ID, value: issueUrl(issue.number) }]);
+    // The Operations mailbox's own field, found by name: Support's would hide the URL.
+    expect(body.customFields).toEqual([{ id: OPERATIONS_ISSUE_URL_FIELD_ID, value: issueUrl(issue.number) }]);
+    expect(ticket?.mailboxId).toBe(OPERATIONS_MAILBOX_ID);
+    expect(issueUrlShown(fakes.freescout, ticket?.id ?? 0)).toBe(issueUrl(issue.number));
     expect(JSON.stringify(body.threads)).toContain(issueUrl(issue.number));
     const tagWrites = fakes.freescout.requests.filter(
       (request) => request.method === 'PUT' && request.path === `/api/conversations/${ticket?.id}/tags`,
@@ -448,7 +452,8 @@ describe('operator routes', () => {
           event: 'issues.labeled',
           issue_number: issue.number,
           status: 'failed',
-          last_error: expect.stringContaining('400'),
+          // The mailbox's field list is read before the create: FreeScout has no mailbox 99.
+          last_error: expect.stringMatching(/mailboxes\/99\/custom_fields answered 404/),
         }),
       ]);
       const retried = await instance.app.app.inject({

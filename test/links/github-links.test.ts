@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import {
   drainSync,
-  ISSUE_URL_FIELD_ID,
   issuesEvent,
+  issueUrlShown,
   linkComments,
   notesOn,
   OWNER,
@@ -51,8 +51,7 @@ describe('PUT /api/console/tickets/{ticket_id}/github-link', () => {
       direction: 'manual',
       issue: { title: 'Checkout fails for EU customers', state: 'open', labels: ['bug', 'freescout-linked'] },
     });
-    const stored = fakes.freescout.state.conversation(ticket.id);
-    expect(stored?.customFields.find((field) => field.id === ISSUE_URL_FIELD_ID)?.value).toBe(htmlUrl);
+    expect(issueUrlShown(fakes.freescout, ticket.id)).toBe(htmlUrl);
     expect(notesOn(fakes.freescout, ticket.id).map((note) => note.body)).toEqual([
       expect.stringContaining(`GitHub issue #${issue.number} linked`),
     ]);
@@ -164,8 +163,7 @@ describe('DELETE /api/console/tickets/{ticket_id}/github-link', () => {
     await call('PUT', linkPath(ticket.id), { issue_url: `#${issue.number}` });
     const unlinked = await call('DELETE', linkPath(ticket.id));
     expect(unlinked).toMatchObject({ status: 200, body: { ticket_id: ticket.id, unlinked: true } });
-    const stored = fakes.freescout.state.conversation(ticket.id);
-    expect(stored?.customFields.find((field) => field.id === ISSUE_URL_FIELD_ID)?.value ?? '').toBe('');
+    expect(issueUrlShown(fakes.freescout, ticket.id)).toBe('');
     expect(notesOn(fakes.freescout, ticket.id).at(-1)?.body).toContain(
       `GitHub issue #${issue.number} unlinked`,
     );

@@ -50,7 +50,6 @@ describe.skipIf(!chromiumPath)('the operator page in headless Chromium', () => {
       FREESCOUT_API_KEY: 'freescout-key-browser',
       FREESCOUT_PUBLIC_URL: 'https://help.raxx.test',
       FREESCOUT_API_USER_ID: '1',
-      FREESCOUT_AUTOLINK_MAILBOX_IDS: '1,2',
       FLAG_CONSOLE_INVESTIGATE_FROM_STATUS: '1',
       FLAG_FREESCOUT_CACHE_POLL: '1',
     },
@@ -95,7 +94,7 @@ describe.skipIf(!chromiumPath)('the operator page in headless Chromium', () => {
     await expect(audit.textContent()).resolves.toContain('200');
     await expect(
       page.locator('[data-feature="autolink"] [data-k="missing"]').allTextContents(),
-    ).resolves.toEqual(['FREESCOUT_GITHUB_ISSUE_URL_FIELD_ID']);
+    ).resolves.toEqual(['FREESCOUT_AUTOLINK_MAILBOX_IDS']);
     await expect(
       page.locator('[data-feature="freescout_rbac"] [data-k="errors"]').textContent(),
     ).resolves.toBe('2');

@@ -20,7 +20,13 @@ import {
   useUpstreams,
 } from './freescout-github.ts';
 
-export { ISSUE_URL_FIELD_ID, notesOn, PUBLIC_URL } from './freescout-github.ts';
+export {
+  ISSUE_URL_FIELD_ID,
+  issueUrlShown,
+  notesOn,
+  OPERATIONS_ISSUE_URL_FIELD_ID,
+  PUBLIC_URL,
+} from './freescout-github.ts';
 
 export const WEBHOOK_SECRET = 'autolink-webhook-secret';
 

@@ -18,10 +18,10 @@ const fake = useFixture(() =>
     apiKey: API_KEY,
     appKey: APP_KEY,
     userCreatedWebhookDelayMs: AGENT_CREATED_DELAY_MS,
-    mailboxCustomFields: {
-      1: { [ISSUE_URL_FIELDS.support]: 'github_issue_url' },
-      2: { [ISSUE_URL_FIELDS.operations]: 'github_issue_url' },
-    },
+    customFields: [
+      { id: ISSUE_URL_FIELDS.support, mailboxId: 1, name: 'github_issue_url' },
+      { id: ISSUE_URL_FIELDS.operations, mailboxId: 2, name: 'github_issue_url' },
+    ],
   }),
 );
 

@@ -20,6 +20,13 @@ export interface FakeMailbox {
   email: string;
 }
 
+/** A custom field of FreeScout's Custom Fields module: it belongs to one mailbox. */
+export interface FakeCustomField {
+  id: number;
+  mailboxId: number;
+  name: string;
+}
+
 export interface FakeThread {
   id: number;
   type: ThreadType;
@@ -47,7 +54,13 @@ export interface FakeConversation {
   updatedAt: string;
   closedAt: string | null;
   tags: Array<{ id: number; name: string }>;
+  /**
+   * What FreeScout shows: every field of the conversation's own mailbox, in order, with its
+   * value (`""` when none). Kept in step with `customFieldValues` and `mailboxId`.
+   */
   customFields: Array<{ id: number; name: string; value: string; text: string }>;
+  /** Every value written, by field id, including other mailboxes' fields (stored, never shown). */
+  customFieldValues: Record<number, string>;
   threads: FakeThread[];
 }
 
@@ -75,7 +88,7 @@ export interface FakeUser {
   role: 'admin' | 'user';
 }
 
-/** As FreeScout stores it: no mailboxes (`POST /api/webhooks` ignores them). */
+/** `mailboxes` is not kept: `Webhook::create` (the API's) ignores it, so every webhook fires for every mailbox. */
 export interface FakeWebhook {
   id: number;
   url: string;
@@ -143,14 +156,13 @@ export const FREESCOUT_WEBHOOK_EVENTS = [
 export interface FakeFreeScoutOptions {
   apiKey: string;
   mailboxes?: FakeMailbox[];
-  /** Custom fields every mailbox defines (listed by `/api/mailboxes/{id}/custom_fields`), by id. */
-  customFieldNames?: Record<number, string>;
   /**
-   * Custom fields of one mailbox each, by mailbox id then field id: in FreeScout a custom field
-   * belongs to one mailbox. A conversation shows only its own mailbox's fields; a value written
-   * to any other id is stored (204) and never shown.
+   * The Custom Fields module's fields, each in one mailbox (listed by
+   * `/api/mailboxes/{id}/custom_fields`); a value written to an id that no field has is dropped.
    */
-  mailboxCustomFields?: Record<number, Record<number, string>>;
+  customFields?: FakeCustomField[];
+  /** Which of the modules the API answers for are active (`Module::isActive`); both unless told. */
+  modules?: { tags?: boolean; customFields?: boolean };
   clock?: Clock;
   /** Agents that exist (`user` of notes and messages must be one of them); one admin unless told. */
   users?: FakeUser[];
@@ -231,6 +243,9 @@ export async function startFakeFreeScout(options: FakeFreeScoutOptions): Promise
     .update(`${options.appKey ?? 'base64:ZmFrZS1mcmVlc2NvdXQtYXBwLWtleS0zMi1ieXRlcyE='}webhook_key`)
     .digest('hex');
   const userCreatedDelayMs = options.userCreatedWebhookDelayMs ?? 50;
+  const customFieldDefinitions = options.customFields ?? [];
+  const tagsActive = options.modules?.tags ?? true;
+  const customFieldsActive = options.modules?.customFields ?? true;
   const conversations = new Map<number, FakeConversation>();
   const tagIds = new Map<string, number>();
   const customerIds = new Map<string, number>();
@@ -262,25 +277,27 @@ export async function startFakeFreeScout(options: FakeFreeScoutOptions): Promise
     );
   }
 
-  /** The fields a mailbox defines, by id. */
-  function mailboxFields(mailboxId: number): Record<number, string> {
-    return { ...options.customFieldNames, ...options.mailboxCustomFields?.[mailboxId] };
+  /**
+   * CustomField::setValue: any existing field's value is stored, whichever mailbox the field
+   * belongs to (it is then never shown); an id no field has is dropped.
+   */
+  function setCustomFields(conversation: FakeConversation, fields: z.infer<typeof customFieldsSchema>): void {
+    if (!customFieldsActive) return;
+    for (const { id, value } of fields) {
+      if (customFieldDefinitions.some((field) => field.id === id)) {
+        conversation.customFieldValues[id] = String(value);
+      }
+    }
+    showCustomFields(conversation);
   }
 
-  /** Every value written is kept (`state.conversation(id).customFields`); the wire shows the mailbox's own. */
-  function setCustomFields(conversation: FakeConversation, fields: z.infer<typeof customFieldsSchema>): void {
-    for (const { id, value } of fields) {
-      const field = {
-        id,
-        name: mailboxFields(conversation.mailboxId)[id] ?? `field_${id}`,
-        value: String(value),
-        // A single-line field's `text` stays empty in FreeScout's answers.
-        text: '',
-      };
-      const index = conversation.customFields.findIndex((existing) => existing.id === id);
-      if (index === -1) conversation.customFields.push(field);
-      else conversation.customFields[index] = field;
-    }
+  /** CustomField::getCustomFieldsWithValues: the fields of the conversation's own mailbox, valued or `""`. */
+  function showCustomFields(conversation: FakeConversation): void {
+    conversation.customFields = customFieldsActive
+      ? customFieldDefinitions
+          .filter((field) => field.mailboxId === conversation.mailboxId)
+          .map(({ id, name }) => ({ id, name, value: conversation.customFieldValues[id] ?? '', text: '' }))
+      : [];
   }
 
   function addThread(
@@ -347,8 +364,10 @@ export async function startFakeFreeScout(options: FakeFreeScoutOptions): Promise
       closedAt: status === 'closed' ? createdAt : null,
       tags: tagsNamed(seed.tags ?? []),
       customFields: [],
+      customFieldValues: {},
       threads: [],
     };
+    showCustomFields(conversation);
     setCustomFields(conversation, seed.customFields ?? []);
     for (const thread of seed.threads ?? [{ type: 'customer', text: `Seeded conversation ${id}` }]) {
       addThread(conversation, thread, createdAt);
@@ -378,13 +397,14 @@ export async function startFakeFreeScout(options: FakeFreeScoutOptions): Promise
 
   /**
    * ServiceProvider::maybeRunWebhook + `webhook.run`: every webhook subscribed to the event,
-   * whatever the conversation's mailbox, gets the conversation as the API formats it without
-   * `embed` — threads, never tags — signed over the exact bytes sent.
+   * whatever the conversation's mailbox (the API cannot limit one), gets the conversation as the
+   * API formats it without `embed` — threads, never tags, its own mailbox's custom fields —
+   * signed over the exact bytes sent.
    */
   function fire(event: string, conversationId: number, subscribers = [...webhooks.values()]): void {
     const conversation = conversations.get(conversationId);
     if (!conversation) return;
-    const body = JSON.stringify(toWire(conversation, mailboxFields, undefined));
+    const body = JSON.stringify(toWire(conversation, undefined));
     for (const webhook of subscribers) {
       if (!webhook.events.includes(event)) continue;
       const signature = createHmac('sha1', webhookSecret).update(body).digest('base64');
@@ -460,18 +480,40 @@ export async function startFakeFreeScout(options: FakeFreeScoutOptions): Promise
       method: 'GET',
       path: /^\/api\/mailboxes\/(?<id>\d+)\/custom_fields$/,
       handle: (request, params) => {
+        // ApiController::mailboxCustomFields: the mailbox first, then the module.
         if (!mailboxExists(Number(params.id))) return errorReply(404, 'Not Found');
+        if (!customFieldsActive) return customFieldsInactive();
         const paging = validate(pagingSchema, request.query);
         if ('reply' in paging) return paging.reply;
-        const fields = Object.entries(mailboxFields(Number(params.id))).map(([id, name]) => ({
-          id: Number(id),
-          name,
-          type: 'singleline',
-          options: '',
-          required: false,
-          sortOrder: Number(id),
-        }));
+        const fields = customFieldDefinitions
+          .filter((field) => field.mailboxId === Number(params.id))
+          .map(({ id, name }, index) => ({
+            id,
+            name,
+            type: 'singleline',
+            options: '',
+            required: false,
+            sortOrder: index + 1,
+          }));
         return halPage('custom_fields', fields, paging.data);
+      },
+    },
+    {
+      method: 'GET',
+      path: /^\/api\/tags$/,
+      handle: (request) => {
+        if (!tagsActive) return tagsInactive();
+        const paging = validate(pagingSchema, request.query);
+        if ('reply' in paging) return paging.reply;
+        const tags = [...tagIds].map(([name, id]) => ({
+          id,
+          name,
+          counter: [...conversations.values()].filter((conversation) =>
+            conversation.tags.some((tag) => tag.id === id),
+          ).length,
+          color: 0,
+        }));
+        return halPage('tags', tags, paging.data);
       },
     },
     {
@@ -512,7 +554,7 @@ export async function startFakeFreeScout(options: FakeFreeScoutOptions): Promise
         return {
           status: 201,
           headers: { 'resource-id': String(conversation.id) },
-          body: toWire(conversation, mailboxFields, undefined),
+          body: toWire(conversation, undefined),
         };
       },
     },
@@ -543,7 +585,7 @@ export async function startFakeFreeScout(options: FakeFreeScoutOptions): Promise
         const embeds = embedsOf(request.query.embed) ?? new Set<string>();
         return halPage(
           'conversations',
-          matching.map((conversation) => toWire(conversation, mailboxFields, embeds)),
+          matching.map((conversation) => toWire(conversation, embeds)),
           query.data,
         );
       },
@@ -554,7 +596,7 @@ export async function startFakeFreeScout(options: FakeFreeScoutOptions): Promise
       handle: (request, params) => {
         const conversation = conversations.get(Number(params.id));
         if (!conversation) return errorReply(404, 'Not Found');
-        return { status: 200, body: toWire(conversation, mailboxFields, embedsOf(request.query.embed)) };
+        return { status: 200, body: toWire(conversation, embedsOf(request.query.embed)) };
       },
     },
     {
@@ -564,7 +606,7 @@ export async function startFakeFreeScout(options: FakeFreeScoutOptions): Promise
         const patch = validate(conversationPatchSchema, request.body);
         if ('reply' in patch) return patch.reply;
         const { status, assignTo, mailboxId, subject, byUser } = patch.data;
-        // ApiController::updateConversation: who changes status, assignee or mailbox must be named.
+        // ApiController::updateConversation: these three changes are made as a user.
         if (status !== undefined || assignTo !== undefined || mailboxId !== undefined) {
           if (byUser === undefined) return freescoutErrorResponse('byUser parameter is required.', 'byUser');
           if (!users.some((user) => user.id === byUser)) {
@@ -575,7 +617,10 @@ export async function startFakeFreeScout(options: FakeFreeScoutOptions): Promise
         const reply = changeConversation(params, (conversation, at) => {
           if (status !== undefined) changeStatus(conversation, status, at);
           if (assignTo !== undefined) conversation.assignee = { id: assignTo };
-          if (mailboxId !== undefined) conversation.mailboxId = mailboxId;
+          if (mailboxId !== undefined) {
+            conversation.mailboxId = mailboxId;
+            showCustomFields(conversation);
+          }
           if (subject !== undefined) conversation.subject = subject;
           return { status: 204 };
         });
@@ -592,6 +637,7 @@ export async function startFakeFreeScout(options: FakeFreeScoutOptions): Promise
       method: 'PUT',
       path: /^\/api\/conversations\/(?<id>\d+)\/tags$/,
       handle: (request, params) => {
+        if (!tagsActive) return tagsInactive();
         const input = validate(z.object({ tags: z.array(z.string()) }), request.body);
         if ('reply' in input) return input.reply;
         // The whole set is replaced: tags not listed are detached. No webhook (there is no tag
@@ -606,6 +652,7 @@ export async function startFakeFreeScout(options: FakeFreeScoutOptions): Promise
       method: 'PUT',
       path: /^\/api\/conversations\/(?<id>\d+)\/custom_fields$/,
       handle: (request, params) => {
+        if (!customFieldsActive) return customFieldsInactive();
         const input = validate(z.object({ customFields: customFieldsSchema }), request.body);
         if ('reply' in input) return input.reply;
         return changeConversation(params, (conversation) => {
@@ -639,8 +686,8 @@ export async function startFakeFreeScout(options: FakeFreeScoutOptions): Promise
         const input = validate(
           z.object({
             url: z.string().min(1),
+            // `mailboxes` is not read: Webhook::create ignores it.
             events: z.union([z.array(z.string()), z.string()]),
-            mailboxes: z.array(z.number().int()).optional(),
           }),
           request.body,
         );
@@ -651,7 +698,6 @@ export async function startFakeFreeScout(options: FakeFreeScoutOptions): Promise
         const events = requested.filter((event) => FREESCOUT_WEBHOOK_EVENTS.includes(event));
         if (events.length === 0) return errorReply(400, 'Error occurred');
         lastWebhookId += 1;
-        // `mailboxes` is not stored (the column stays NULL): the webhook fires for every mailbox.
         const webhook = { id: lastWebhookId, url: input.data.url, events };
         webhooks.set(webhook.id, webhook);
         return {
@@ -760,21 +806,13 @@ function embedsOf(embed: string | undefined): Set<string> | undefined {
  * ApiWebhooksServiceProvider::formatEntity: `_embedded.threads` is always present (empty unless
  * threads are wanted); `_embedded.tags` only when asked for; never a top-level `tags`.
  */
-function toWire(
-  conversation: FakeConversation,
-  mailboxFields: (mailboxId: number) => Record<number, string>,
-  embeds: Set<string> | undefined,
-): Record<string, unknown> {
-  const { threads, tags, customFields, ...fields } = conversation;
+function toWire(conversation: FakeConversation, embeds: Set<string> | undefined): Record<string, unknown> {
+  const { threads, tags, customFieldValues, customFields, ...fields } = conversation;
   const withThreads = embeds === undefined || embeds.has('threads');
-  // Every field of the conversation's own mailbox, empty when unset; values under other ids stay hidden.
-  const shownFields = Object.entries(mailboxFields(conversation.mailboxId)).map(([id, name]) => {
-    const stored = customFields.find((field) => field.id === Number(id));
-    return { id: Number(id), name, value: stored?.value ?? '', text: '' };
-  });
   return {
     ...fields,
-    customFields: shownFields,
+    // formatEntity sets `customFields` only when the mailbox has some.
+    ...(customFields.length > 0 ? { customFields } : {}),
     threadsCount: threads.length,
     // Newest first, as FreeScout lists them.
     _embedded: {
@@ -806,6 +844,16 @@ function halPage<T>(key: string, items: T[], paging: z.infer<typeof pagingSchema
       },
     },
   };
+}
+
+/** ApiController: the Tags routes answer this while the Tags module is not active. */
+function tagsInactive(): FakeReply {
+  return errorReply(400, 'Tags module is not installed or not activated');
+}
+
+/** ApiController: the custom-field routes answer this while the Custom Fields module is not active. */
+function customFieldsInactive(): FakeReply {
+  return errorReply(400, 'Custom Fields module is not installed or not activated');
 }
 
 /** ApiController::getErrorBody. */

@@ -23,7 +23,16 @@ export const REPO = 'TradeMasterAPI';
 /** The user the GitHub token belongs to (`GET /user`). */
 export const BOT_LOGIN = 'raptor-bot';
 export const FREESCOUT_API_KEY = 'freescout-key';
+/**
+ * `github_issue_url` is a field of one mailbox, as in FreeScout: Support's (mailbox 1, where
+ * conversations land unless told) and Operations' (mailbox 2, where Direction B opens tickets).
+ */
 export const ISSUE_URL_FIELD_ID = 7;
+export const OPERATIONS_ISSUE_URL_FIELD_ID = 8;
+export const ISSUE_URL_FIELDS = [
+  { id: ISSUE_URL_FIELD_ID, mailboxId: 1, name: 'github_issue_url' },
+  { id: OPERATIONS_ISSUE_URL_FIELD_ID, mailboxId: 2, name: 'github_issue_url' },
+];
 /** The fake's one agent, whom the service writes its notes as. */
 export const API_USER_ID = 1;
 export const PUBLIC_URL = 'https://tickets.example.test';
@@ -58,7 +67,7 @@ export async function startUpstreamFakes<C extends Clock>(options: {
   const freescout = await startFakeFreeScout({
     apiKey: FREESCOUT_API_KEY,
     clock,
-    customFieldNames: { [ISSUE_URL_FIELD_ID]: 'github_issue_url' },
+    customFields: ISSUE_URL_FIELDS,
   });
   return {
     clock,
@@ -73,7 +82,6 @@ export async function startUpstreamFakes<C extends Clock>(options: {
       FREESCOUT_API_URL: freescout.url,
       FREESCOUT_API_KEY,
       FREESCOUT_PUBLIC_URL: PUBLIC_URL,
-      FREESCOUT_GITHUB_ISSUE_URL_FIELD_ID: String(ISSUE_URL_FIELD_ID),
       FREESCOUT_API_USER_ID: String(API_USER_ID),
       ...overrides,
     }),
@@ -185,6 +193,12 @@ export function useUpstreams<F extends UpstreamFakes<Clock>, I extends UpstreamI
   });
   return { database, fakes, instance };
 }
+
+/** What the ticket's `github_issue_url` shows: its own mailbox's field, as FreeScout's API, webhooks and UI show it. */
+export const issueUrlShown = (freescout: FakeFreeScout, conversationId: number) =>
+  freescout.state
+    .conversation(conversationId)
+    ?.customFields.find((field) => field.name === 'github_issue_url')?.value ?? '';
 
 export const notesOn = (freescout: FakeFreeScout, conversationId: number) =>
   freescout.state.conversation(conversationId)?.threads.filter((thread) => thread.type === 'note') ?? [];

@@ -14,7 +14,6 @@ export function autolinkSpec(config: Config): ReadinessSpec {
       ...freescoutApiRequirements(config),
       // Every link ends with an internal note, which FreeScout refuses without a user.
       { name: 'FREESCOUT_API_USER_ID', present: config.freescout.apiUserId !== undefined, intake: true },
-      { name: 'FREESCOUT_GITHUB_ISSUE_URL_FIELD_ID', present: settings.issueUrlFieldId !== undefined },
       { name: 'FREESCOUT_AUTOLINK_MAILBOX_IDS', present: settings.mailboxIds.length > 0 },
     ],
     webhookRoutes: ['/api/webhooks/freescout/ops', '/api/webhooks/freescout/support'],

@@ -4,6 +4,7 @@ import type { GitHubClient, GitHubIssue } from '../../clients/github.ts';
 import type { ServiceDeps } from '../../lib/deps.ts';
 import { workLease } from '../../lib/durable-inbox.ts';
 import { UpstreamError } from '../../lib/errors.ts';
+import { type IssueUrlField, issueUrlFieldOf, issueUrlShown } from '../../lib/issue-url-field.ts';
 import { findTicketLink, leaseTicketLink, releaseTicketLink } from '../../lib/ticket-link.ts';
 import { createSettlesAt } from '../../lib/unknown-outcome.ts';
 import type { ClaimedDelivery } from './inbox.ts';
@@ -21,11 +22,10 @@ import {
 import {
   draftIssue,
   evaluateCriteria,
+  inAutolinkMailbox,
   issueMarker,
   issueNumberInRepo,
-  issueUrlFieldIdByName,
   LINK_LABEL,
-  linkedIssueUrl,
   notePrefix,
   noteText,
   resolvedCommentText,
@@ -114,6 +114,37 @@ function readTicket(freescout: FreeScoutClient, conversationId: number) {
   return freescout.getConversation(conversationId);
 }
 
+/** The `github_issue_url` field of the ticket's own mailbox (another mailbox's field would hide the URL). */
+async function issueUrlFieldOfTicket(
+  deps: ServiceDeps,
+  freescout: FreeScoutClient,
+  conversation: FreeScoutConversation,
+): Promise<IssueUrlField> {
+  if (conversation.mailboxId === undefined) {
+    return { found: false, problem: `ticket ${conversation.id} has no mailboxId` };
+  }
+  return issueUrlFieldOf(
+    freescout,
+    deps.config.freescout.issueUrlField,
+    conversation.mailboxId,
+    conversation,
+  );
+}
+
+/** The criteria; the issue URL field is looked up only for a ticket in an autolink mailbox. */
+async function evaluateTicket(
+  deps: ServiceDeps,
+  freescout: FreeScoutClient,
+  conversation: FreeScoutConversation,
+) {
+  const settings = deps.config.autolink;
+  const field = inAutolinkMailbox(conversation, settings)
+    ? await issueUrlFieldOfTicket(deps, freescout, conversation)
+    : undefined;
+  const verdict = evaluateCriteria(conversation, settings, field ? issueUrlShown(conversation, field) : null);
+  return { verdict, field };
+}
+
 /**
  * Direction A, conversation created: at most one GitHub issue per ticket, then the custom
  * field write-back and the internal note, each step recorded so no retry repeats it.
@@ -126,7 +157,7 @@ export async function linkTicket(deps: ServiceDeps, conversationId: number, hold
   const existing = await findTicketLink(db, conversationId);
   if (!existing) {
     conversation = await readTicket(clients.freescout, conversationId);
-    const verdict = evaluateCriteria(conversation, config.autolink);
+    const { verdict } = await evaluateTicket(deps, clients.freescout, conversation);
     if (!verdict.eligible) return `skipped:${verdict.reason}`;
   } else if (existing.note_added_at !== null || existing.direction !== 'freescout_to_github') {
     // A link made from GitHub (Direction B) or by an operator is complete as recorded.
@@ -157,11 +188,13 @@ export async function linkTicket(deps: ServiceDeps, conversationId: number, hold
           );
         }
         conversation ??= await readTicket(clients.freescout, conversationId);
-        const verdict = evaluateCriteria(conversation, config.autolink);
+        const { verdict, field } = await evaluateTicket(deps, clients.freescout, conversation);
         if (!verdict.eligible) {
           await abandonLink(db, conversationId, holder);
           return `skipped:${verdict.reason}`;
         }
+        // Checked before the issue exists: its URL would have nowhere visible to go.
+        if (field && !field.found) throw new AutolinkNotConfiguredError(field.problem);
         const publicUrl = config.freescout.publicUrl;
         if (!publicUrl) throw new AutolinkNotConfiguredError('FREESCOUT_PUBLIC_URL is not configured');
         // Checked before the issue exists: its note could not be written without it.
@@ -265,21 +298,17 @@ async function writeBack(
   knownConversation: FreeScoutConversation | undefined,
   holder: string,
 ): Promise<void> {
-  const { db, clock, config } = deps;
+  const { db, clock } = deps;
   const { conversation_id: conversationId, issue_number: issueNumber, issue_url: issueUrl } = link;
   if (issueNumber === null || issueUrl === null) return;
   let current = link;
 
   if (current.field_written_at === null) {
-    const fieldId =
-      config.autolink.issueUrlFieldId ??
-      issueUrlFieldIdByName(knownConversation ?? (await freescout.getConversation(conversationId)));
-    if (fieldId === undefined) {
-      throw new AutolinkNotConfiguredError(
-        'FREESCOUT_GITHUB_ISSUE_URL_FIELD_ID is not set and the ticket has no github_issue_url field',
-      );
-    }
-    await freescout.updateCustomFields(conversationId, [{ id: fieldId, value: issueUrl }]);
+    // The ticket's mailbox now: a ticket moved since its issue was opened shows its own fields.
+    const ticket = knownConversation ?? (await freescout.getConversation(conversationId));
+    const field = await issueUrlFieldOfTicket(deps, freescout, ticket);
+    if (!field.found) throw new AutolinkNotConfiguredError(field.problem);
+    await freescout.updateCustomFields(conversationId, [{ id: field.id, value: issueUrl }]);
     current = await recordLinkProgress(db, conversationId, holder, { field_written_at: clock.now() });
   }
 
@@ -317,13 +346,13 @@ export async function commentOnClose(
   delivery: Pick<ClaimedDelivery, 'id' | 'conversation_id' | 'close_key'>,
   holder: string,
 ): Promise<string> {
-  const { db, config, clock } = deps;
+  const { db, clock } = deps;
   const { github, freescout } = requireClients(deps);
   const conversationId = delivery.conversation_id;
 
   const conversation = await freescout.getConversation(conversationId);
   const issueUrl =
-    linkedIssueUrl(conversation, config.autolink.issueUrlFieldId) ??
+    issueUrlShown(conversation, await issueUrlFieldOfTicket(deps, freescout, conversation)) ??
     (await findTicketLink(db, conversationId))?.issue_url ??
     null;
   if (issueUrl === null) return 'skipped:no_linked_issue';

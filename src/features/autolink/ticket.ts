@@ -1,16 +1,11 @@
 import { z } from 'zod';
-import {
-  conversationTagNames,
-  customFieldValue,
-  type FreeScoutConversation,
-} from '../../clients/freescout.ts';
+import { conversationTagNames, type FreeScoutConversation } from '../../clients/freescout.ts';
 import type { Config } from '../../config.ts';
 import { formatUtc } from '../../lib/clock.ts';
 
 /** What Direction A reads from a FreeScout ticket and writes into a GitHub issue; pure functions. */
 
 export const LINK_LABEL = 'freescout-linked';
-export const ISSUE_URL_FIELD_NAME = 'github_issue_url';
 /** Tickets opened by Direction B carry one of these; linking them back would loop. */
 const FROM_GITHUB_TAGS = ['_from_github', '_from_github_action'];
 
@@ -21,36 +16,34 @@ export type Verdict =
       reason: 'deleted' | 'from_github' | 'mailbox_not_enabled' | 'already_linked' | 'no_trigger';
     };
 
-/** The contract's criteria, over a ticket read fresh from FreeScout. */
-export function evaluateCriteria(conversation: FreeScoutConversation, settings: Config['autolink']): Verdict {
+/** Is the ticket's mailbox one autolink serves (`FREESCOUT_AUTOLINK_MAILBOX_IDS`)? */
+export function inAutolinkMailbox(
+  conversation: Pick<FreeScoutConversation, 'mailboxId'>,
+  settings: Config['autolink'],
+): boolean {
+  return conversation.mailboxId !== undefined && settings.mailboxIds.includes(conversation.mailboxId);
+}
+
+/**
+ * The contract's criteria, over a ticket read fresh from FreeScout; `linkedUrl` is what its
+ * own mailbox's `github_issue_url` field shows.
+ */
+export function evaluateCriteria(
+  conversation: FreeScoutConversation,
+  settings: Config['autolink'],
+  linkedUrl: string | null,
+): Verdict {
   const tags = conversationTagNames(conversation).map((tag) => tag.trim().toLowerCase());
   // FreeScout keeps deleted conversations (state `deleted`, in the trash) readable.
   if (conversation.state === 'deleted') return { eligible: false, reason: 'deleted' };
   if (tags.some((tag) => FROM_GITHUB_TAGS.includes(tag))) return { eligible: false, reason: 'from_github' };
-  if (conversation.mailboxId === undefined || !settings.mailboxIds.includes(conversation.mailboxId)) {
-    return { eligible: false, reason: 'mailbox_not_enabled' };
-  }
-  if (linkedIssueUrl(conversation, settings.issueUrlFieldId) !== null) {
-    return { eligible: false, reason: 'already_linked' };
-  }
+  if (!inAutolinkMailbox(conversation, settings)) return { eligible: false, reason: 'mailbox_not_enabled' };
+  if (linkedUrl !== null) return { eligible: false, reason: 'already_linked' };
   const triggerTags = settings.triggerTags.filter((tag) => tags.includes(tag.toLowerCase()));
   const text = searchableText(conversation).toLowerCase();
   const keywords = settings.keywords.filter((keyword) => text.includes(keyword.toLowerCase()));
   if (triggerTags.length === 0 && keywords.length === 0) return { eligible: false, reason: 'no_trigger' };
   return { eligible: true, triggerTags, keywords };
-}
-
-/** The `github_issue_url` value: by the configured field id, else by the field's name. */
-export function linkedIssueUrl(
-  conversation: FreeScoutConversation,
-  fieldId: number | undefined,
-): string | null {
-  const id = fieldId ?? issueUrlFieldIdByName(conversation);
-  return id === undefined ? null : customFieldValue(conversation, id);
-}
-
-export function issueUrlFieldIdByName(conversation: FreeScoutConversation): number | undefined {
-  return conversation.customFields?.find((field) => field.name === ISSUE_URL_FIELD_NAME)?.id;
 }
 
 const threadsSchema = z.object({

@@ -5,6 +5,7 @@ import type { GitHubClient } from '../../clients/github.ts';
 import type { ServiceDeps } from '../../lib/deps.ts';
 import { workLease } from '../../lib/durable-inbox.ts';
 import { UpstreamError } from '../../lib/errors.ts';
+import { issueUrlFieldOf } from '../../lib/issue-url-field.ts';
 import { type ClaimedSyncDelivery, hasOpenLabelDelivery, markNoteStarted } from './inbox.ts';
 import {
   abandonIssue,
@@ -38,7 +39,6 @@ export const CREATE_SETTLE_MS = 5 * 60_000;
 /** FreeScout's clock is not ours: recovery looks this far before the create for its ticket. */
 const RECOVERY_CLOCK_SKEW_MS = 15 * 60_000;
 const RECOVERY_PAGE_SIZE = 50;
-const ISSUE_URL_FIELD_NAME = 'github_issue_url';
 const OPERATIONS_MAILBOX_NAME = 'operations';
 /** Every status, explicitly: FreeScout's list shows only active conversations when none is given. */
 const ALL_STATUSES = 'active,pending,closed,spam';
@@ -178,7 +178,10 @@ async function createTicket(
 ): Promise<{ claim: IssueClaim; conversationId: number }> {
   const { db, clock, config } = deps;
   const mailboxId = await syncMailboxId(deps, freescout);
-  const fieldId = config.githubSync.issueUrlFieldId ?? (await issueUrlFieldId(freescout, mailboxId));
+  // The sync mailbox's own field: another mailbox's would store the URL where nobody sees it.
+  const field = await issueUrlFieldOf(freescout, config.freescout.issueUrlField, mailboxId);
+  if (!field.found) throw new SyncNotConfiguredError(field.problem);
+  const fieldId = field.id;
   const draft = draftTicket({
     snapshot,
     issueNumber: claim.issue_number,
@@ -214,18 +217,6 @@ async function syncMailboxId(deps: ServiceDeps, freescout: FreeScoutClient): Pro
     );
   }
   return operations.id;
-}
-
-async function issueUrlFieldId(freescout: FreeScoutClient, mailboxId: number): Promise<number> {
-  const field = (await freescout.listMailboxCustomFields(mailboxId)).find(
-    (candidate) => candidate.name === ISSUE_URL_FIELD_NAME,
-  );
-  if (!field) {
-    throw new SyncNotConfiguredError(
-      `FREESCOUT_GITHUB_ISSUE_URL_FIELD_ID is not set and mailbox ${mailboxId} has no ${ISSUE_URL_FIELD_NAME} field`,
-    );
-  }
-  return field.id;
 }
 
 /**

@@ -10,6 +10,7 @@ import type { LinkDirection } from '../../db/schema.ts';
 import type { ServiceDeps } from '../../lib/deps.ts';
 import { httpError, UpstreamError } from '../../lib/errors.ts';
 import { recordIssueDetails } from '../../lib/issue-details.ts';
+import { type IssueUrlField, issueUrlFieldOf } from '../../lib/issue-url-field.ts';
 import { freescoutApiRequirements, githubRequirements, notConfigured } from '../../lib/readiness.ts';
 import { findTicketLink, leaseTicketLink, releaseTicketLink } from '../../lib/ticket-link.ts';
 import {
@@ -26,7 +27,6 @@ import {
 
 export const LINK_LABEL = 'freescout-linked';
 const COMMENT_PREFIX = '[freescout-autolink]';
-const ISSUE_URL_FIELD_NAME = 'github_issue_url';
 /** A reader waits this long for fresh copies, then answers with the last ones (GitHub may be slow or down). */
 const REFRESH_WAIT_MS = 2_000;
 /** A refresh claim outlives a reader that died this long; also the pause after a failed refresh. */
@@ -264,7 +264,7 @@ export async function linkExistingIssue(
   ticketId: number,
   reference: string,
 ): Promise<LinkView> {
-  const { db, config } = deps;
+  const { db } = deps;
   const clients = requireClients(deps);
   const repo = clients.github.repo;
   const target = parseIssueReference(reference, repo);
@@ -286,14 +286,9 @@ export async function linkExistingIssue(
     throw httpError(422, 'issue_not_found', `${repo}#${target.number} is not an issue of ${repo}`);
   }
   const ticket = await readTicket(clients.freescout, ticketId);
-  const fieldId = config.links.issueUrlFieldId ?? fieldIdByName(ticket);
-  if (fieldId === undefined) {
-    throw httpError(
-      503,
-      'not_configured',
-      'FREESCOUT_GITHUB_ISSUE_URL_FIELD_ID is not set and the ticket has no github_issue_url field',
-    );
-  }
+  const field = await issueUrlFieldOfTicket(deps, clients.freescout, ticket);
+  if (!field.found) throw httpError(503, 'not_configured', field.problem);
+  const fieldId = field.id;
   const fieldValue = customFieldValue(ticket, fieldId);
   if (
     fieldValue &&
@@ -374,8 +369,15 @@ async function readTicket(freescout: FreeScoutClient, ticketId: number): Promise
   }
 }
 
-function fieldIdByName(ticket: FreeScoutConversation): number | undefined {
-  return ticket.customFields?.find((field) => field.name === ISSUE_URL_FIELD_NAME)?.id;
+/** The `github_issue_url` field of the ticket's own mailbox: another mailbox's would hide the link. */
+async function issueUrlFieldOfTicket(
+  deps: ServiceDeps,
+  freescout: FreeScoutClient,
+  ticket: FreeScoutConversation,
+): Promise<IssueUrlField> {
+  const mailboxId = ticket.mailboxId;
+  if (mailboxId === undefined) return { found: false, problem: `ticket ${ticket.id} has no mailboxId` };
+  return upstream(() => issueUrlFieldOf(freescout, deps.config.freescout.issueUrlField, mailboxId, ticket));
 }
 
 async function leaseWithWait(deps: ServiceDeps, ticketId: number, holder: string): Promise<LinkRow> {
@@ -469,7 +471,7 @@ export async function unlinkIssue(
   deps: ServiceDeps,
   ticketId: number,
 ): Promise<{ ticket_id: number; unlinked: true; issue_url: string }> {
-  const { db, clock, config } = deps;
+  const { db, clock } = deps;
   const existing = await findTicketLink(db, ticketId);
   if (existing?.issue_number == null || existing.issue_url === null) {
     throw httpError(404, 'not_linked', `ticket ${ticketId} is not linked to a GitHub issue`);
@@ -485,9 +487,10 @@ export async function unlinkIssue(
     }
     if (row.unlink_field_cleared_at === null) {
       const ticket = await readTicket(freescout, ticketId);
-      const fieldId = config.links.issueUrlFieldId ?? fieldIdByName(ticket);
-      if (fieldId !== undefined)
-        await upstream(() => freescout.updateCustomFields(ticketId, [{ id: fieldId, value: '' }]));
+      const field = await issueUrlFieldOfTicket(deps, freescout, ticket);
+      if (field.found) {
+        await upstream(() => freescout.updateCustomFields(ticketId, [{ id: field.id, value: '' }]));
+      }
       row = await recordStep(db, ticketId, holder, { unlink_field_cleared_at: clock.now() });
     }
     await addNoteOnce(
