@@ -11,6 +11,8 @@ export default defineConfig({
     globalSetup: ['test/support/global-setup.ts', 'test/freescout-real/global-setup.ts'],
     testTimeout: 240_000,
     hookTimeout: 240_000,
+    // Each flow and each skip with its reason, not just a count.
+    reporters: ['verbose'],
     pool: 'forks',
     maxWorkers: 2,
   },

@@ -35,6 +35,7 @@ export default async function setup(project: TestProject) {
     const missing =
       'no FreeScout test instance (FREESCOUT_TEST_INSTANCE unset, no FreeScout test kit beside the repository)';
     if (process.env.REQUIRE_REAL_FREESCOUT) throw new Error(`REQUIRE_REAL_FREESCOUT is set, yet ${missing}`);
+    process.stderr.write(`real-FreeScout suite skipped: ${missing}\n`);
     project.provide('realFreeScout', null);
     project.provide('realFreeScoutMissing', missing);
     return;
