@@ -31,7 +31,6 @@ describe('cli: freescout webhooks', () => {
     expect(webhook).toMatchObject({
       url: 'https://api.raxx.test/api/internal/freescout-webhook/audit',
       events: expect.arrayContaining(['convo.created', 'convo.status', 'convo.deleted']),
-      mailboxes: [],
     });
     expect(webhook?.events.some((event) => event.startsWith('customer.'))).toBe(false);
     expect(await registrations()).toEqual([
@@ -54,12 +53,12 @@ describe('cli: freescout webhooks', () => {
     ]);
   });
 
-  it('limits the autolink webhook to the autolink mailboxes', async () => {
-    await register('autolink');
+  it('registers the autolink webhook for every mailbox and says the service filters on receipt', async () => {
+    const { code, output } = await register('autolink');
+    expect(code).toBe(0);
     expect(fake.state.webhooks()).toEqual([
       expect.objectContaining({
         url: 'https://api.raxx.test/api/webhooks/freescout/ops',
-        mailboxes: [1, 2],
         events: expect.arrayContaining([
           'convo.created',
           'convo.note.created',
@@ -67,6 +66,15 @@ describe('cli: freescout webhooks', () => {
         ]),
       }),
     ]);
+    // FreeScout ignores `mailboxes`: sending it would only pretend to limit the webhook.
+    const [create] = fake.requests.filter((request) => request.method === 'POST');
+    expect(create?.body).not.toHaveProperty('mailboxes');
+    expect(output.stdout).toContain(
+      'mailboxes: all (FreeScout sends this webhook for every mailbox; its API cannot limit one)',
+    );
+    expect(output.stdout).toContain(
+      "autolink acts on mailboxes 1, 2; other mailboxes' events are answered 200 ignored on receipt",
+    );
   });
 
   it('removes the feature’s webhook and forgets it; removing again is a no-op', async () => {

@@ -225,3 +225,91 @@ describe('fake FreeScout conforms to the API & Webhooks module', () => {
     expect(received.map((delivery) => delivery.headers['x-freescout-event'])).toEqual(['convo.note.created']);
   });
 });
+
+describe('fake FreeScout: per-mailbox custom fields, byUser, mailbox-blind webhooks', () => {
+  // As in a real instance: `github_issue_url` in Support (1) and in Operations (2) are two fields.
+  const fields = [
+    { id: 11, mailboxId: 1, name: 'github_issue_url' },
+    { id: 12, mailboxId: 2, name: 'github_issue_url' },
+  ];
+  let perMailbox: FakeFreeScout;
+  beforeAll(async () => {
+    perMailbox = await startFakeFreeScout({ apiKey: API_KEY, appKey: APP_KEY, customFields: fields });
+  });
+  afterAll(() => perMailbox.close());
+  beforeEach(() => perMailbox.state.reset());
+
+  async function callOn(method: string, path: string, body?: unknown) {
+    const response = await request(`${perMailbox.url}${path}`, {
+      method: method as 'GET',
+      headers: {
+        'x-freescout-api-key': API_KEY,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await response.body.text();
+    // biome-ignore lint/suspicious/noExplicitAny: wire bodies are asserted field by field below
+    return { status: response.statusCode, body: text === '' ? undefined : (JSON.parse(text) as any) };
+  }
+
+  it('API L1986-2020: a mailbox lists only its own custom fields', async () => {
+    const support = await callOn('GET', '/api/mailboxes/1/custom_fields');
+    expect(support.body._embedded.custom_fields).toEqual([
+      { id: 11, name: 'github_issue_url', type: 'singleline', options: '', required: false, sortOrder: 1 },
+    ]);
+    const operations = await callOn('GET', '/api/mailboxes/2/custom_fields');
+    expect(operations.body._embedded.custom_fields.map((field: { id: number }) => field.id)).toEqual([12]);
+    expect((await callOn('GET', '/api/mailboxes/9/custom_fields')).status).toBe(404);
+  });
+
+  it('API L2436-2468 + CF getCustomFieldsWithValues: another mailbox’s field id answers 204, is stored, and is never shown', async () => {
+    const { id } = perMailbox.state.insertConversation({ mailboxId: 1 });
+    const url = 'https://github.com/o/r/issues/1';
+    expect(
+      (
+        await callOn('PUT', `/api/conversations/${id}/custom_fields`, {
+          customFields: [{ id: 12, value: url }],
+        })
+      ).status,
+    ).toBe(204);
+    expect(perMailbox.state.conversation(id)?.customFieldValues).toEqual({ 12: url });
+    const read = await callOn('GET', `/api/conversations/${id}`);
+    expect(read.body.customFields).toEqual([{ id: 11, name: 'github_issue_url', value: '', text: '' }]);
+
+    await callOn('POST', '/api/webhooks', { url: receiverUrl, events: ['convo.note.created'] });
+    await callOn('POST', `/api/conversations/${id}/threads`, { type: 'note', text: 'hi', user: 1 });
+    await perMailbox.state.flushWebhooks();
+    expect(JSON.parse(received.at(-1)?.raw ?? '{}').customFields).toEqual([
+      { id: 11, name: 'github_issue_url', value: '', text: '' },
+    ]);
+  });
+
+  it('API L540-556: changing status, assignee or mailbox needs byUser (400 without it)', async () => {
+    const { id } = perMailbox.state.insertConversation({ mailboxId: 1 });
+    for (const change of [{ status: 'closed' }, { assignTo: 1 }, { mailboxId: 2 }]) {
+      const refused = await callOn('PUT', `/api/conversations/${id}`, change);
+      expect(refused.status).toBe(400);
+      expect(refused.body._embedded.errors[0]).toMatchObject({
+        path: 'byUser',
+        message: 'byUser parameter is required.',
+      });
+    }
+    expect((await callOn('PUT', `/api/conversations/${id}`, { status: 'closed', byUser: 1 })).status).toBe(
+      204,
+    );
+    expect((await callOn('PUT', `/api/conversations/${id}`, { subject: 'Renamed' })).status).toBe(204);
+  });
+
+  it('HOOK L110-140 + SP L196-204: POST /api/webhooks ignores mailboxes, so the webhook fires for every mailbox', async () => {
+    await callOn('POST', '/api/webhooks', {
+      url: receiverUrl,
+      events: ['convo.note.created'],
+      mailboxes: [1],
+    });
+    const { id } = perMailbox.state.insertConversation({ mailboxId: 2 });
+    await callOn('POST', `/api/conversations/${id}/threads`, { type: 'note', text: 'hi', user: 1 });
+    await perMailbox.state.flushWebhooks();
+    expect(received.map((delivery) => JSON.parse(delivery.raw).mailboxId)).toEqual([2]);
+  });
+});
