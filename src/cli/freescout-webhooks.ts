@@ -52,11 +52,12 @@ export function parsePublicBase(url: string | undefined): string {
 /**
  * Registers the feature's webhook. The new one is created before the old one is deleted, so
  * no event falls in between (a duplicate in that instant is harmless: every receiver is
- * idempotent). Autolink's webhook is limited to FREESCOUT_AUTOLINK_MAILBOX_IDS when set.
+ * idempotent). FreeScout's API stores no mailbox limit (`mailboxes` is ignored), so none is
+ * sent: the webhook fires for every mailbox, and autolink filters on receipt.
  */
 export async function registerWebhookCommand(
   deps: { db: Db; freescout: FreeScoutClient; now: () => Date },
-  options: { feature: string; publicBase: string; mailboxes: number[] },
+  options: { feature: string; publicBase: string; autolinkMailboxIds: number[] },
   output: CliOutput,
 ): Promise<number> {
   const { db, freescout } = deps;
@@ -69,11 +70,7 @@ export async function registerWebhookCommand(
     .where('feature', '=', options.feature)
     .executeTakeFirst();
 
-  const created = await freescout.createWebhook({
-    url,
-    events: [...target.events],
-    ...(options.mailboxes.length > 0 ? { mailboxes: options.mailboxes } : {}),
-  });
+  const created = await freescout.createWebhook({ url, events: [...target.events] });
   await db
     .insertInto('freescout_webhook_registration')
     .values({
@@ -94,6 +91,13 @@ export async function registerWebhookCommand(
     .execute();
   output.out(`registered FreeScout webhook ${created.id} for ${options.feature}: ${url}`);
   output.out(`events: ${target.events.join(', ')}`);
+  output.out('mailboxes: all (FreeScout sends this webhook for every mailbox; its API cannot limit one)');
+  if (options.feature === 'autolink') {
+    const served = options.autolinkMailboxIds.join(', ') || 'none (FREESCOUT_AUTOLINK_MAILBOX_IDS is unset)';
+    output.out(
+      `autolink acts on mailboxes ${served}; other mailboxes' events are answered 200 ignored on receipt`,
+    );
+  }
 
   if (previous && previous.webhook_id !== created.id) {
     const deleted = await freescout.deleteWebhook(previous.webhook_id);

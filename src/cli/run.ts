@@ -108,7 +108,7 @@ export async function runCli(
               {
                 feature,
                 publicBase,
-                mailboxes: feature === 'autolink' ? config.autolink.mailboxIds : [],
+                autolinkMailboxIds: config.autolink.mailboxIds,
               },
               output,
             )

@@ -165,10 +165,10 @@ export interface FreeScoutUser {
   email?: string;
 }
 
+/** No `mailboxes`: FreeScout's `POST /api/webhooks` ignores it (every webhook fires for every mailbox). */
 export interface NewWebhook {
   url: string;
   events: string[];
-  mailboxes?: number[];
 }
 
 export interface FreeScoutClient {

@@ -85,14 +85,119 @@ describe('a qualifying new ticket', () => {
   });
 });
 
+describe('per-mailbox github_issue_url fields', () => {
+  it('shows each ticket’s issue URL in its own mailbox’s field, for a ticket in each of two mailboxes', async () => {
+    const support = fakes.freescout.state.insertConversation({ mailboxId: 1, tags: ['bug'] });
+    const operations = fakes.freescout.state.insertConversation({ mailboxId: 2, tags: ['bug'] });
+    await instance.deliver('convo.created', webhookBody(support), { source: 'support' });
+    await instance.deliver('convo.created', webhookBody(operations));
+    await drain(instance, fakes.clock);
+
+    const urlOf = (conversationId: number) => {
+      const issue = fakes.github.state
+        .issues()
+        .find((candidate) => candidate.body?.includes(`ticket:${conversationId} `));
+      return `${fakes.github.url}/raxx-app/TradeMasterAPI/issues/${issue?.number}`;
+    };
+    expect(issueUrlShown(fakes.freescout, support.id)).toBe(urlOf(support.id));
+    expect(issueUrlShown(fakes.freescout, operations.id)).toBe(urlOf(operations.id));
+    // Nothing went to the other mailbox's field, where FreeScout would store it unseen.
+    expect(fakes.freescout.state.conversation(support.id)?.customFieldValues).toEqual({
+      [ISSUE_URL_FIELD_ID]: urlOf(support.id),
+    });
+    expect(fakes.freescout.state.conversation(operations.id)?.customFieldValues).toEqual({
+      [OPERATIONS_ISSUE_URL_FIELD_ID]: urlOf(operations.id),
+    });
+    // Each mailbox's fields are listed at most once (kept by the instance's client since an earlier test).
+    for (const mailboxId of [1, 2]) {
+      const lists = fakes.freescout.requests.filter(
+        (request) => request.path === `/api/mailboxes/${mailboxId}/custom_fields`,
+      );
+      expect(lists.length).toBeLessThanOrEqual(1);
+    }
+  });
+
+  it('counts a URL in the ticket’s own mailbox’s field as linked, and none hidden in another’s', async () => {
+    const hidden = fakes.freescout.state.insertConversation({
+      mailboxId: 1,
+      tags: ['bug'],
+      // Operations' field: stored by FreeScout, shown nowhere for a Support ticket.
+      customFields: [
+        { id: OPERATIONS_ISSUE_URL_FIELD_ID, value: 'https://github.com/raxx-app/TradeMasterAPI/issues/9' },
+      ],
+    });
+    const delivered = await instance.deliver('convo.created', webhookBody(hidden));
+    await drain(instance, fakes.clock);
+    expect(await outcomeOf(delivered.body.delivery_id)).toEqual({ status: 'done', outcome: 'issue_created' });
+    expect(issueUrlShown(fakes.freescout, hidden.id)).toMatch(/\/issues\/\d+$/);
+  });
+
+  it('opens no issue while an override names another mailbox’s field, and says why', async () => {
+    const misconfigured = await startAutolinkInstance(database.db, fakes, {
+      FREESCOUT_GITHUB_ISSUE_URL_FIELD_IDS: `1:${OPERATIONS_ISSUE_URL_FIELD_ID}`,
+    });
+    try {
+      const ticket = fakes.freescout.state.insertConversation({ mailboxId: 1, tags: ['bug'] });
+      const delivered = await misconfigured.deliver('convo.created', webhookBody(ticket));
+      await misconfigured.runWorker();
+      expect(issuePosts(fakes.github)).toHaveLength(0);
+      const row = await database.db
+        .selectFrom('autolink_delivery')
+        .select(['status', 'last_error'])
+        .where('id', '=', Number(delivered.body.delivery_id))
+        .executeTakeFirstOrThrow();
+      expect(row).toMatchObject({
+        status: 'pending',
+        last_error: expect.stringContaining(
+          `FREESCOUT_GITHUB_ISSUE_URL_FIELD_IDS names field ${OPERATIONS_ISSUE_URL_FIELD_ID} for mailbox 1, which is not one of its custom fields`,
+        ),
+      });
+    } finally {
+      await misconfigured.close();
+    }
+  });
+});
+
+describe('webhooks about other mailboxes (FreeScout sends them all)', () => {
+  const rows = () => database.db.selectFrom('autolink_delivery').selectAll().execute();
+
+  it('answers a conversation event of a mailbox autolink does not serve 200 ignored, storing and calling nothing', async () => {
+    const ticket = fakes.freescout.state.insertConversation({ mailboxId: 9, tags: ['bug'] });
+    for (const event of ['convo.created', 'convo.note.created', 'convo.status']) {
+      expect(await instance.deliver(event, webhookBody(ticket))).toEqual({
+        status: 200,
+        body: { ok: true, ignored: true },
+      });
+    }
+    expect(await rows()).toEqual([]);
+    await drain(instance, fakes.clock);
+    expect(fakes.freescout.requests).toHaveLength(0);
+    expect(fakes.github.requests).toHaveLength(0);
+  });
+
+  it('stores a close in another mailbox: the ticket may be linked (moved, or opened by Direction B)', async () => {
+    const ticket = fakes.freescout.state.insertConversation({ mailboxId: 9, status: 'closed' });
+    const delivered = await instance.deliver('convo.status', webhookBody(ticket));
+    expect(delivered.status).toBe(202);
+    expect(await rows()).toHaveLength(1);
+  });
+
+  it('stores a body without a mailboxId (a Workflows event) and lets the worker decide', async () => {
+    const ticket = fakes.freescout.state.insertConversation({ mailboxId: 9, tags: ['bug'] });
+    const { mailboxId: _mailboxId, ...body } = webhookBody(ticket);
+    const delivered = await instance.deliver('workflow.escalate', body);
+    expect(delivered.status).toBe(202);
+    await drain(instance, fakes.clock);
+    expect(await outcomeOf(delivered.body.delivery_id)).toEqual({
+      status: 'done',
+      outcome: 'skipped:mailbox_not_enabled',
+    });
+  });
+});
+
 describe('a ticket that does not meet the criteria', () => {
   const cases = [
     { name: 'has no trigger tag', seed: { mailboxId: 1, tags: ['billing'] }, reason: 'no_trigger' },
-    {
-      name: 'is in a mailbox not enabled',
-      seed: { mailboxId: 9, tags: ['bug'] },
-      reason: 'mailbox_not_enabled',
-    },
     {
       name: 'already has a github_issue_url',
       seed: {

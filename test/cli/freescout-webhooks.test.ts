@@ -53,10 +53,9 @@ describe('cli: freescout webhooks', () => {
     ]);
   });
 
-  it('asks for the autolink webhook to be limited to the autolink mailboxes (FreeScout ignores it)', async () => {
-    await register('autolink');
-    const posted = fake.requests.find((request) => request.path === '/api/webhooks');
-    expect(posted?.body).toMatchObject({ mailboxes: [1, 2] });
+  it('registers the autolink webhook for every mailbox and says the service filters on receipt', async () => {
+    const { code, output } = await register('autolink');
+    expect(code).toBe(0);
     expect(fake.state.webhooks()).toEqual([
       expect.objectContaining({
         url: 'https://api.raxx.test/api/webhooks/freescout/ops',
@@ -67,6 +66,15 @@ describe('cli: freescout webhooks', () => {
         ]),
       }),
     ]);
+    // FreeScout ignores `mailboxes`: sending it would only pretend to limit the webhook.
+    const [create] = fake.requests.filter((request) => request.method === 'POST');
+    expect(create?.body).not.toHaveProperty('mailboxes');
+    expect(output.stdout).toContain(
+      'mailboxes: all (FreeScout sends this webhook for every mailbox; its API cannot limit one)',
+    );
+    expect(output.stdout).toContain(
+      "autolink acts on mailboxes 1, 2; other mailboxes' events are answered 200 ignored on receipt",
+    );
   });
 
   it('removes the feature’s webhook and forgets it; removing again is a no-op', async () => {

@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import {
   drainSync,
+  ISSUE_URL_FIELD_ID,
   issuesEvent,
   issueUrlShown,
   linkComments,
   notesOn,
+  OPERATIONS_ISSUE_URL_FIELD_ID,
   OWNER,
   PUBLIC_URL,
   REPO,
@@ -154,6 +156,30 @@ describe('links made by hand are links for Direction B', () => {
     expect(notesOn(fakes.freescout, ticket.id).map((note) => note.body)).toContainEqual(
       expect.stringContaining(`GitHub issue #${issue.number} closed`),
     );
+  });
+});
+
+describe('links in each mailbox’s own field', () => {
+  it('writes a Support ticket’s link to Support’s field and an Operations ticket’s to Operations’', async () => {
+    const operations = seed();
+    const supportIssue = fakes.github.state.insertIssue({ title: 'Login loops', labels: ['bug'] });
+    const support = fakes.freescout.state.insertConversation({ mailboxId: 1, subject: 'Cannot log in' });
+    for (const [ticketId, number] of [
+      [operations.ticket.id, operations.issue.number],
+      [support.id, supportIssue.number],
+    ] as const) {
+      expect((await call('PUT', linkPath(ticketId), { issue_url: `#${number}` })).status).toBe(200);
+    }
+    const supportUrl = `${fakes.github.url}/${OWNER}/${REPO}/issues/${supportIssue.number}`;
+    expect(issueUrlShown(fakes.freescout, support.id)).toBe(supportUrl);
+    expect(issueUrlShown(fakes.freescout, operations.ticket.id)).toBe(operations.htmlUrl);
+    expect(fakes.freescout.state.conversation(support.id)?.customFieldValues).toEqual({
+      [ISSUE_URL_FIELD_ID]: supportUrl,
+    });
+    expect(fakes.freescout.state.conversation(operations.ticket.id)?.customFieldValues).toEqual({
+      [OPERATIONS_ISSUE_URL_FIELD_ID]: operations.htmlUrl,
+    });
+    expect((await call('GET', linkPath(support.id))).body).toMatchObject({ issue_url: supportUrl });
   });
 });
 

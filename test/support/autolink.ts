@@ -114,7 +114,7 @@ export function sign(raw: string, secret = WEBHOOK_SECRET): string {
 
 /** The conversation as FreeScout's webhook sends it: the API object with its threads, never its tags. */
 export function webhookBody(conversation: FakeConversation): Record<string, unknown> {
-  const { threads, tags: _tags, ...wire } = conversation;
+  const { threads, tags: _tags, customFieldValues: _stored, ...wire } = conversation;
   return { ...wire, threadsCount: threads.length, _embedded: { threads } };
 }
 

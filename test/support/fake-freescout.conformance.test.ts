@@ -47,4 +47,19 @@ describe('fake FreeScout’s own helpers behave as FreeScout’s UI does', () =>
     expect(fake.state.conversation(id)).toMatchObject({ updatedAt, tags: [{ name: 'vip' }] });
     expect(fake.state.deliveries).toHaveLength(before);
   });
+
+  it('keeps a value written to another mailbox’s field (customFieldValues) while showing only its own', async () => {
+    const { id } = fake.state.insertConversation({ mailboxId: 1 });
+    const url = 'https://github.com/o/r/issues/1';
+    const written = await fetch(`${fake.url}/api/conversations/${id}/custom_fields`, {
+      method: 'PUT',
+      headers: { 'x-freescout-api-key': API_KEY, 'content-type': 'application/json' },
+      body: JSON.stringify({ customFields: [{ id: ISSUE_URL_FIELDS.operations, value: url }] }),
+    });
+    expect(written.status).toBe(204);
+    expect(fake.state.conversation(id)).toMatchObject({
+      customFieldValues: { [ISSUE_URL_FIELDS.operations]: url },
+      customFields: [{ id: ISSUE_URL_FIELDS.support, name: 'github_issue_url', value: '', text: '' }],
+    });
+  });
 });

@@ -28,6 +28,7 @@ import {
 export {
   API_USER_ID,
   BOT_LOGIN,
+  ISSUE_URL_FIELD_ID,
   issueUrlShown,
   notesOn,
   OPERATIONS_ISSUE_URL_FIELD_ID,

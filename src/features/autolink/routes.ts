@@ -56,6 +56,7 @@ function classifyEvent(event: string, body: unknown): AutolinkEventKind | 'ignor
 /** Only what routing needs; the worker reads the ticket fresh from FreeScout before acting. */
 const conversationEventSchema = z.looseObject({
   id: conversationIdSchema,
+  mailboxId: z.number().int().optional(),
   status: z.preprocess(freescoutStatusName, z.string().nullish()),
   closedAt: z.string().nullish(),
   updatedAt: z.string().nullish(),
@@ -136,6 +137,17 @@ export const autolinkRoutes: FastifyPluginAsync<FeatureDeps> = async (app, deps)
           );
         }
         const conversation = parsed.data;
+        // FreeScout sends this webhook for every mailbox (its API cannot limit one): another
+        // mailbox's conversation is answered and dropped here. A close is kept wherever the
+        // ticket now lives: a linked ticket (moved, or opened by Direction B) still gets its comment.
+        const closing = kind === 'status' && conversation.status === 'closed';
+        if (
+          conversation.mailboxId !== undefined &&
+          !settings.mailboxIds.includes(conversation.mailboxId) &&
+          !closing
+        ) {
+          return reply.code(200).send({ ok: true, ignored: true });
+        }
         for (const field of ['updatedAt', 'closedAt'] as const) {
           const value = conversation[field];
           if (value && !Number.isNaN(Date.parse(value)))
