@@ -250,14 +250,33 @@ describe('GET: the issue details the service keeps', () => {
     expect(fakes.github.requests.filter((request) => request.method === 'GET')).toHaveLength(3);
   }, 60_000);
 
-  it.each([[''], ['1,x'], [Array.from({ length: 101 }, (_, index) => index + 1).join(',')], ['-1']])(
-    'refuses ticket_ids=%j with 400',
-    async (ids) => {
-      const read = await call('GET', `/api/console/github-links?ticket_ids=${ids}`);
-      expect(read.status).toBe(400);
-      expect(read.body).toMatchObject({ error: 'invalid_payload' });
-    },
-  );
+  it.each([
+    [''],
+    ['1,x'],
+    [Array.from({ length: 101 }, (_, index) => index + 1).join(',')],
+    ['-1'],
+    ['1,,2'],
+    ['1,2,'],
+    [',1'],
+    ['1;2'],
+    ['0'],
+    ['1.5'],
+    ['1e3'],
+    ['2147483648'],
+    ['1&ticket_ids=2'],
+  ])('refuses ticket_ids=%j with 400 naming ticket_ids', async (ids) => {
+    const read = await call('GET', `/api/console/github-links?ticket_ids=${ids}`);
+    expect(read.status).toBe(400);
+    expect(read.body).toMatchObject({ error: 'invalid_payload', message: expect.stringContaining('ticket_ids') });
+  });
+
+  it('reads ticket_ids with blanks around the items and a repeated id once', async () => {
+    const { issue, ticket } = seed();
+    await call('PUT', linkPath(ticket.id), { issue_url: `#${issue.number}` });
+    const read = await call('GET', `/api/console/github-links?ticket_ids=${ticket.id},%20${ticket.id}%20`);
+    expect(read.status).toBe(200);
+    expect((read.body.links as unknown[]).length).toBe(1);
+  });
 });
 
 describe('feature flags', () => {
