@@ -80,7 +80,7 @@ const ROUTES: RouteUnderTest[] = [
   {
     name: 'GitHub sync webhook',
     url: '/api/webhooks/github',
-    tables: ['github_sync_delivery'],
+    tables: ['github_sync_delivery', 'github_issue_detail'],
     headers: (raw) => ({
       'x-github-event': 'issues',
       'x-github-delivery': 'bad-input',
@@ -504,6 +504,34 @@ describe('values outside what the columns and clocks allow', () => {
     for (const field of ['MessageID', 'Recipient', 'Email', 'Tag', 'Description']) {
       if (field in sent) expect(stored[field]).toBe(sent[field]);
     }
+  });
+
+  it('GitHub sync webhook refuses an X-GitHub-Delivery over 200 characters with 400 naming it, writing nothing', async () => {
+    const target = route('GitHub sync webhook');
+    const raw = Buffer.from(JSON.stringify(target.valid()));
+    // Issue 7 linked, so an accepted delivery would also refresh the service's copy of it.
+    await sql`
+      insert into autolink_link (conversation_id, claim_id, claimed_at, issue_number, issue_url)
+      values (7007, '00000000-0000-4000-8000-000000000023', now(), 7, 'https://github.com/raxx-app/TradeMasterAPI/issues/7')
+      on conflict do nothing`.execute(database.db);
+    const before = await rowCounts(target.tables);
+    const answers = [];
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const response = await app.app.inject({
+        method: 'POST',
+        url: target.url,
+        payload: raw,
+        headers: {
+          'content-type': 'application/json',
+          ...target.headers(raw),
+          'x-github-delivery': 'd'.repeat(201),
+        },
+      });
+      answers.push([response.statusCode, response.json()]);
+    }
+    expect(answers[0]).toEqual([400, { error: 'invalid_header', message: expect.stringContaining('X-GitHub-Delivery') }]);
+    expect(answers[1]).toEqual(answers[0]);
+    expect(await rowCounts(target.tables)).toEqual(before);
   });
 
   it('postmark webhook takes Content-Encoding identity as no encoding', async () => {
