@@ -100,7 +100,10 @@ describe('with a bearer token and Cloudflare Access configured', () => {
   it.each([
     ['no exp (a token that never expires)', () => cf.sign({ aud: AUDIENCE, expiresIn: null })],
     ['no iat', () => cf.sign({ aud: AUDIENCE, issuedAt: null })],
-    ['an iat 5 minutes ahead', () => cf.sign({ aud: AUDIENCE, issuedAt: now() + 300, expiresIn: now() + 600 })],
+    [
+      'an iat 5 minutes ahead',
+      () => cf.sign({ aud: AUDIENCE, issuedAt: now() + 300, expiresIn: now() + 600 }),
+    ],
     ['an nbf 5 minutes ahead', () => cf.sign({ aud: AUDIENCE, notBefore: now() + 300 })],
     ['an exp 2 minutes ago', () => cf.sign({ aud: AUDIENCE, issuedAt: now() - 600, expiresIn: now() - 120 })],
   ])('refuses a correctly signed assertion with %s: 401', async (_case, token) => {

@@ -235,20 +235,23 @@ describe.each(ROUTES)('$name', (route) => {
     ['br on a plain body', 'br', (raw: Buffer) => raw],
     ['gzip on a gzipped body', 'gzip', (raw: Buffer) => gzipSync(raw)],
     ['deflate after identity', 'identity, deflate', (raw: Buffer) => raw],
-  ])('refuses Content-Encoding %s with 415 before any work, writing nothing', async (_case, coding, encode) => {
-    const body = encode(Buffer.from(JSON.stringify(route.valid())));
-    const before = await rowCounts(route.tables);
-    const response = await app.app.inject({
-      method: 'POST',
-      url: route.url,
-      payload: body,
-      headers: { 'content-type': 'application/json', 'content-encoding': coding, ...route.headers(body) },
-    });
-    expect(response.statusCode).toBe(415);
-    expect(response.json()).toEqual({ error: 'unsupported_content_encoding', message: expect.any(String) });
-    expect(response.headers['accept-encoding']).toBe('identity');
-    expect(await rowCounts(route.tables)).toEqual(before);
-  });
+  ])(
+    'refuses Content-Encoding %s with 415 before any work, writing nothing',
+    async (_case, coding, encode) => {
+      const body = encode(Buffer.from(JSON.stringify(route.valid())));
+      const before = await rowCounts(route.tables);
+      const response = await app.app.inject({
+        method: 'POST',
+        url: route.url,
+        payload: body,
+        headers: { 'content-type': 'application/json', 'content-encoding': coding, ...route.headers(body) },
+      });
+      expect(response.statusCode).toBe(415);
+      expect(response.json()).toEqual({ error: 'unsupported_content_encoding', message: expect.any(String) });
+      expect(response.headers['accept-encoding']).toBe('identity');
+      expect(await rowCounts(route.tables)).toEqual(before);
+    },
+  );
 
   it('never answers 5xx to arbitrary JSON, and writes nothing when it refuses (property)', async () => {
     await fc.assert(
@@ -471,16 +474,19 @@ describe('values outside what the columns and clocks allow', () => {
     ],
   ];
 
-  it.each(CASES)('%s refuses %s with 400, writing nothing, the same on a resend', async (name, _case, raw) => {
-    const target = route(name);
-    const before = await rowCounts(target.tables);
-    const first = await post(target, raw);
-    expect(first.statusCode).toBe(400);
-    expectJsonClientError(first.statusCode, first.json());
-    const again = await post(target, raw);
-    expect([again.statusCode, again.json()]).toEqual([400, first.json()]);
-    expect(await rowCounts(target.tables)).toEqual(before);
-  });
+  it.each(CASES)(
+    '%s refuses %s with 400, writing nothing, the same on a resend',
+    async (name, _case, raw) => {
+      const target = route(name);
+      const before = await rowCounts(target.tables);
+      const first = await post(target, raw);
+      expect(first.statusCode).toBe(400);
+      expectJsonClientError(first.statusCode, first.json());
+      const again = await post(target, raw);
+      expect([again.statusCode, again.json()]).toEqual([400, first.json()]);
+      expect(await rowCounts(target.tables)).toEqual(before);
+    },
+  );
 
   // Random, so Postgres cannot compress it under the btree's ~2,700-byte row limit.
   const long = () => randomBytes(7_500).toString('base64');
@@ -488,23 +494,29 @@ describe('values outside what the columns and clocks allow', () => {
     ['MessageID', () => deliveryPayload({ MessageID: long() })],
     ['Recipient', () => deliveryPayload({ Recipient: `${long()}@example.com` })],
     ['Tag and Description of a Bounce', () => bouncePayload({ Tag: long(), Description: long() })],
-  ])('postmark webhook keeps a record with a 10,000-character %s whole, once, however often it is resent', async (_field, payload) => {
-    const raw = Buffer.from(JSON.stringify(payload()));
-    const [before] = await rowCounts(['postmark_event']);
-    const answers = [await post(route('postmark webhook'), raw), await post(route('postmark webhook'), raw)];
-    expect(answers.map((answer) => [answer.statusCode, answer.json()])).toEqual([
-      [200, { ok: true }],
-      [200, { ok: true }],
-    ]);
-    expect(await rowCounts(['postmark_event'])).toEqual([(before ?? 0) + 1]);
-    const { rows } = await sql<{ payload: string }>`
+  ])(
+    'postmark webhook keeps a record with a 10,000-character %s whole, once, however often it is resent',
+    async (_field, payload) => {
+      const raw = Buffer.from(JSON.stringify(payload()));
+      const [before] = await rowCounts(['postmark_event']);
+      const answers = [
+        await post(route('postmark webhook'), raw),
+        await post(route('postmark webhook'), raw),
+      ];
+      expect(answers.map((answer) => [answer.statusCode, answer.json()])).toEqual([
+        [200, { ok: true }],
+        [200, { ok: true }],
+      ]);
+      expect(await rowCounts(['postmark_event'])).toEqual([(before ?? 0) + 1]);
+      const { rows } = await sql<{ payload: string }>`
       select payload::text as payload from postmark_event order by id desc limit 1`.execute(database.db);
-    const stored = JSON.parse(rows[0]?.payload ?? '{}') as Record<string, unknown>;
-    const sent = JSON.parse(raw.toString()) as Record<string, unknown>;
-    for (const field of ['MessageID', 'Recipient', 'Email', 'Tag', 'Description']) {
-      if (field in sent) expect(stored[field]).toBe(sent[field]);
-    }
-  });
+      const stored = JSON.parse(rows[0]?.payload ?? '{}') as Record<string, unknown>;
+      const sent = JSON.parse(raw.toString()) as Record<string, unknown>;
+      for (const field of ['MessageID', 'Recipient', 'Email', 'Tag', 'Description']) {
+        if (field in sent) expect(stored[field]).toBe(sent[field]);
+      }
+    },
+  );
 
   it('GitHub sync webhook refuses an X-GitHub-Delivery over 200 characters with 400 naming it, writing nothing', async () => {
     const target = route('GitHub sync webhook');
@@ -529,7 +541,10 @@ describe('values outside what the columns and clocks allow', () => {
       });
       answers.push([response.statusCode, response.json()]);
     }
-    expect(answers[0]).toEqual([400, { error: 'invalid_header', message: expect.stringContaining('X-GitHub-Delivery') }]);
+    expect(answers[0]).toEqual([
+      400,
+      { error: 'invalid_header', message: expect.stringContaining('X-GitHub-Delivery') },
+    ]);
     expect(answers[1]).toEqual(answers[0]);
     expect(await rowCounts(target.tables)).toEqual(before);
   });

@@ -123,10 +123,19 @@ describe('PUT /api/console/tickets/{ticket_id}/github-link', () => {
   // GitHub's origin here; in production it is https://github.com or the GHE host.
   it.each([
     ['another host', (number: number) => `https://evil.example/${OWNER}/${REPO}/issues/${number}`],
-    ['another scheme', (number: number) => `${fakes.github.url.replace(/^http:/, 'https:')}/${OWNER}/${REPO}/issues/${number}`],
+    [
+      'another scheme',
+      (number: number) => `${fakes.github.url.replace(/^http:/, 'https:')}/${OWNER}/${REPO}/issues/${number}`,
+    ],
     ['another port', (number: number) => `http://127.0.0.1:9/${OWNER}/${REPO}/issues/${number}`],
-    ['user info before another host', (number: number) => `${fakes.github.url}@evil.example/${OWNER}/${REPO}/issues/${number}`],
-    ['github.com when another GitHub is configured', (number: number) => `https://github.com/${OWNER}/${REPO}/issues/${number}`],
+    [
+      'user info before another host',
+      (number: number) => `${fakes.github.url}@evil.example/${OWNER}/${REPO}/issues/${number}`,
+    ],
+    [
+      'github.com when another GitHub is configured',
+      (number: number) => `https://github.com/${OWNER}/${REPO}/issues/${number}`,
+    ],
   ])('answers 422 to an issue URL on %s before any call to GitHub', async (_name, url) => {
     const { issue, ticket } = seed();
     fakes.github.clearRequests();
@@ -283,7 +292,10 @@ describe('GET: the issue details the service keeps', () => {
   ])('refuses ticket_ids=%j with 400 naming ticket_ids', async (ids) => {
     const read = await call('GET', `/api/console/github-links?ticket_ids=${ids}`);
     expect(read.status).toBe(400);
-    expect(read.body).toMatchObject({ error: 'invalid_payload', message: expect.stringContaining('ticket_ids') });
+    expect(read.body).toMatchObject({
+      error: 'invalid_payload',
+      message: expect.stringContaining('ticket_ids'),
+    });
   });
 
   it('reads ticket_ids with blanks around the items and a repeated id once', async () => {

@@ -74,21 +74,24 @@ describe('field bounds', () => {
   it.each([
     ['MessageID', { MessageID: LONG }],
     ['Recipient', { Recipient: `${LONG}@example.com` }],
-  ])('keeps a Delivery with a 10,000-character %s whole, and stores its resend once', async (_field, field) => {
-    const payload = deliveryPayload(field);
-    const first = await postPostmark(app, payload);
-    const again = await postPostmark(app, payload);
-    expect([first.statusCode, again.statusCode]).toEqual([200, 200]);
-    expect(again.json()).toEqual(first.json());
-    const rows = await storedRows();
-    expect(rows).toEqual([
-      {
-        message_id: payload.MessageID,
-        recipient: payload.Recipient,
-        event_key: `Delivery:${payload.MessageID}:${payload.Recipient}:${payload.DeliveredAt}`,
-      },
-    ]);
-  });
+  ])(
+    'keeps a Delivery with a 10,000-character %s whole, and stores its resend once',
+    async (_field, field) => {
+      const payload = deliveryPayload(field);
+      const first = await postPostmark(app, payload);
+      const again = await postPostmark(app, payload);
+      expect([first.statusCode, again.statusCode]).toEqual([200, 200]);
+      expect(again.json()).toEqual(first.json());
+      const rows = await storedRows();
+      expect(rows).toEqual([
+        {
+          message_id: payload.MessageID,
+          recipient: payload.Recipient,
+          event_key: `Delivery:${payload.MessageID}:${payload.Recipient}:${payload.DeliveredAt}`,
+        },
+      ]);
+    },
+  );
 
   it('keeps two long MessageIDs that differ only in their last character apart', async () => {
     const recipient = 'same@example.com';
@@ -114,9 +117,9 @@ describe('field bounds', () => {
   it('takes a Type of exactly 100 characters and counts it under that type', async () => {
     const type = 'T'.repeat(100);
     expect((await postPostmark(app, bouncePayload({ Type: type }))).statusCode).toBe(200);
-    const { rows } = await sql<{ bounce_type: string }>`select bounce_type from postmark_event_rollup`.execute(
-      database.db,
-    );
+    const { rows } = await sql<{
+      bounce_type: string;
+    }>`select bounce_type from postmark_event_rollup`.execute(database.db);
     expect(rows).toEqual([{ bounce_type: type }]);
   });
 });

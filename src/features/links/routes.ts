@@ -129,7 +129,8 @@ function parseTicketIds(text: string): number[] {
     (part) => !/^\d{1,10}$/.test(part) || Number(part) < 1 || Number(part) > 2_147_483_647,
   );
   if (bad !== -1) {
-    const item = parts[bad] === '' ? 'is empty' : `(${JSON.stringify(parts[bad]?.slice(0, 20))}) is not a ticket id`;
+    const item =
+      parts[bad] === '' ? 'is empty' : `(${JSON.stringify(parts[bad]?.slice(0, 20))}) is not a ticket id`;
     throw httpError(
       400,
       'invalid_payload',
