@@ -302,6 +302,26 @@ describe('headers on a real socket', () => {
     expect(await response.body.json()).toEqual({ error: 'headers_too_large', message: expect.any(String) });
   });
 
+  it('refuses a gzipped Postmark body with 415 on a real socket, storing nothing', async () => {
+    const before = await rowCounts(['postmark_event']);
+    const response = await request(`${app.url}/webhooks/postmark/delivery`, {
+      method: 'POST',
+      body: gzipSync(Buffer.from(JSON.stringify(deliveryPayload()))),
+      headers: {
+        'content-type': 'application/json',
+        'content-encoding': 'gzip',
+        'x-postmark-webhook-token': POSTMARK_TOKEN,
+      },
+    });
+    expect(response.statusCode).toBe(415);
+    expect(response.headers['accept-encoding']).toBe('identity');
+    expect(await response.body.json()).toEqual({
+      error: 'unsupported_content_encoding',
+      message: expect.any(String),
+    });
+    expect(await rowCounts(['postmark_event'])).toEqual(before);
+  });
+
   it('refuses a signature made over other bytes than those sent', async () => {
     const response = await request(url(), {
       method: 'POST',
