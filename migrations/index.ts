@@ -9,6 +9,7 @@ import * as ops from './20261125T0800_ops.ts';
 import * as postmarkRollupBounceType from './20261125T1200_postmark_rollup_bounce_type.ts';
 import * as githubSync from './20261125T1300_github_sync.ts';
 import * as links from './20261125T1400_links.ts';
+import * as postmarkEventKeyHash from './20261204T2300_postmark_event_key_hash.ts';
 
 /**
  * Every migration, keyed by its timestamped name. Listed here instead of read from the folder,
@@ -25,4 +26,5 @@ export const migrations: Record<string, Migration> = {
   '20261125T1200_postmark_rollup_bounce_type': postmarkRollupBounceType,
   '20261125T1300_github_sync': githubSync,
   '20261125T1400_links': links,
+  '20261204T2300_postmark_event_key_hash': postmarkEventKeyHash,
 };

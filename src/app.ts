@@ -30,7 +30,13 @@ import { accessOf, assertDeclaredAccess, createInternalAuthorizer } from './lib/
 import { createMethodIndex } from './lib/method-index.ts';
 import { createMetrics, type Upstream } from './lib/metrics.ts';
 import { observeRequests } from './lib/observability.ts';
-import { findUnstorableString, parseJsonBody, rawBodyParser, unstorableString } from './lib/raw-body.ts';
+import {
+  findUnstorableString,
+  parseJsonBody,
+  rawBodyParser,
+  refuseEncodedBody,
+  unstorableString,
+} from './lib/raw-body.ts';
 import { addDefaultRouteSchema } from './lib/route-defaults.ts';
 import { allReadiness } from './registry.ts';
 
@@ -106,6 +112,7 @@ export async function buildApp(deps: AppDeps) {
   // without its raw bytes, turning a wrong content type into a misleading 401.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, rawBodyParser);
+  app.addHook('onRequest', async (request, reply) => refuseEncodedBody(request, reply));
   app.addHook('preValidation', async (request) => {
     // Postgres stores no NUL and no lone surrogate: refused here for every route's query and
     // path parameters, and by parseJsonBody for every body.

@@ -41,6 +41,8 @@ export interface GitHubComment {
 
 export interface GitHubClient {
   readonly repo: string;
+  /** Where this GitHub serves its web pages (issue URLs): `githubWebOrigin` of the API URL. */
+  readonly webOrigin: string;
   /** How long one request may take; a create older than this (plus a margin) has settled upstream. */
   readonly timeoutMs: number;
   /** Throws when the credentials cannot see the repository. */
@@ -67,6 +69,19 @@ export interface GitHubClient {
    * (`GET /app`), the token's user otherwise (`GET /user`). Asked once, then remembered.
    */
   ownLogin(): Promise<string>;
+}
+
+/**
+ * The web origin of the GitHub whose API is at `apiUrl`: `https://github.com` for
+ * `https://api.github.com`, `https://<tenant>.ghe.com` for GitHub Enterprise Cloud's
+ * `https://api.<tenant>.ghe.com`, and the API's own origin otherwise (GitHub Enterprise Server
+ * serves its API at `https://HOST/api/v3` and its pages at `https://HOST`).
+ */
+export function githubWebOrigin(apiUrl: string): string {
+  const url = new URL(apiUrl);
+  if (url.hostname === 'api.github.com') return 'https://github.com';
+  if (/^api\.[^.]+\.ghe\.com$/.test(url.hostname)) return `https://${url.hostname.slice('api.'.length)}`;
+  return url.origin;
 }
 
 /** Octokit with retries (idempotent requests), rate-limit handling, and PAT or GitHub App auth. */
@@ -139,6 +154,7 @@ export function createGitHubClient(
 
   return {
     repo,
+    webOrigin: githubWebOrigin(settings.apiUrl),
     timeoutMs,
     ownLogin() {
       ownLogin ??= askOwnLogin().catch((error: unknown) => {

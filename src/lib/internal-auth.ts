@@ -67,6 +67,13 @@ function isLoopback(address: string | undefined): boolean {
   return address === '::1' || /^(::ffff:)?127\./.test(address);
 }
 
+/**
+ * Cloudflare Access signs every assertion with `exp`, `iat` and `nbf`: one without `exp` would
+ * never expire, so `exp` and `iat` are required, and all three are read with this much leeway
+ * for the skew between Cloudflare's clock and ours.
+ */
+const CF_ACCESS_CLOCK_TOLERANCE_S = 60;
+
 /** The team domain may be given bare (`team.cloudflareaccess.com`) or as a URL (tests use http). */
 function teamOrigin(teamDomain: string): string {
   const withScheme = /^https?:\/\//i.test(teamDomain) ? teamDomain : `https://${teamDomain}`;
@@ -77,7 +84,7 @@ function teamOrigin(teamDomain: string): string {
  * Decides whether a request may use an internal route: a bearer `INTERNAL_API_TOKEN`, the
  * operator page's session cookie signed with it, or a Cloudflare Access JWT verified against
  * the team's JWKS. The origin is reachable without
- * Cloudflare, so the JWT is verified, never trusted for being present. With neither
+ * Cloudflare, so the JWT is verified, never trusted for being present, and must expire. With neither
  * configured, only loopback clients pass. A session's expiry is read on the clock that issued it.
  */
 export function createInternalAuthorizer(settings: Config['internalAuth'], clock: Clock) {
@@ -106,7 +113,18 @@ export function createInternalAuthorizer(settings: Config['internalAuth'], clock
     const assertion = request.headers['cf-access-jwt-assertion'];
     if (cf && typeof assertion === 'string' && assertion !== '') {
       try {
-        await jwtVerify(assertion, cf.keys, { issuer: cf.issuer, audience: cf.audience });
+        const now = clock.now();
+        const { payload } = await jwtVerify(assertion, cf.keys, {
+          issuer: cf.issuer,
+          audience: cf.audience,
+          requiredClaims: ['exp', 'iat'],
+          clockTolerance: CF_ACCESS_CLOCK_TOLERANCE_S,
+          currentDate: now,
+        });
+        // jose checks a future iat only with maxTokenAge; the token's lifetime is Access's to set.
+        if ((payload.iat ?? 0) > now.getTime() / 1000 + CF_ACCESS_CLOCK_TOLERANCE_S) {
+          throw new Error('"iat" claim timestamp check failed (it should be in the past)');
+        }
         return true;
       } catch (error) {
         request.log.info({ reason: (error as Error).message }, 'cf access assertion rejected');

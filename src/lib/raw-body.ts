@@ -1,4 +1,4 @@
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { httpError } from './errors.ts';
 
 declare module 'fastify' {
@@ -17,6 +17,29 @@ declare module 'fastify' {
  * thousands of levels would overflow the stack wherever it is walked or serialised again.
  */
 export const MAX_JSON_DEPTH = 64;
+
+/**
+ * Request bodies are taken as sent, never decoded: no sender of ours (Postmark, FreeScout, GitHub,
+ * the console) compresses a request, signatures are computed over the bytes as sent, and a decoder
+ * would need its own bound on the inflated size. A `Content-Encoding` other than `identity` is
+ * refused (415, with `Accept-Encoding: identity` as RFC 7694 asks) before the body is read, so a
+ * compressed body is never mistaken for JSON or checked against a signature.
+ */
+export function refuseEncodedBody(request: FastifyRequest, reply: FastifyReply): void {
+  const header = request.headers['content-encoding'];
+  if (header === undefined) return;
+  const codings = header
+    .split(',')
+    .map((coding) => coding.trim().toLowerCase())
+    .filter((coding) => coding !== '' && coding !== 'identity');
+  if (codings.length === 0) return;
+  reply.header('accept-encoding', 'identity');
+  throw httpError(
+    415,
+    'unsupported_content_encoding',
+    `Content-Encoding ${codings.join(', ')} is not accepted: send the body uncompressed (identity)`,
+  );
+}
 
 /** Keeps the bytes; JSON is parsed later, so a webhook can verify its signature first. */
 export function rawBodyParser(

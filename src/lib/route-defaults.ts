@@ -37,7 +37,9 @@ export function addDefaultRouteSchema(route: RouteOptions): void {
   if (route.config?.rawBody) {
     defaults[401] = described('`invalid_signature` / `unauthorized`: missing or wrong signature or token');
     defaults[413] = described('`payload_too_large`: the body is over the route limit');
-    defaults[415] = described('`unsupported_media_type`: the body is not `application/json`');
+    defaults[415] = described(
+      '`unsupported_media_type`: the body is not `application/json`; `unsupported_content_encoding`: a `Content-Encoding` other than `identity`',
+    );
     schema.body ??= z.looseObject({}).describe('the JSON payload as the sender posts it');
     // The handler verifies the signature over the raw bytes, then parses: the body schema only
     // documents the payload, it never validates the bytes before the signature is checked.

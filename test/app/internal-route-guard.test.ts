@@ -85,7 +85,7 @@ describe('with a bearer token and Cloudflare Access configured', () => {
 
   it('refuses an expired assertion, a wrong audience, a wrong issuer and a foreign key', async () => {
     const rejected = [
-      await cf.sign({ aud: AUDIENCE, expiresIn: '-1m' }),
+      await cf.sign({ aud: AUDIENCE, expiresIn: '-2m' }),
       await cf.sign({ aud: 'another-app' }),
       await cf.sign({ aud: AUDIENCE, issuer: 'https://evil.example' }),
       await cf.sign({ aud: AUDIENCE, key: 'stranger' }),
@@ -94,5 +94,29 @@ describe('with a bearer token and Cloudflare Access configured', () => {
     for (const token of rejected) {
       expect((await statusOf(app, { 'cf-access-jwt-assertion': token }, '203.0.113.9')).status).toBe(401);
     }
+  });
+
+  const now = () => Math.floor(Date.now() / 1000);
+  it.each([
+    ['no exp (a token that never expires)', () => cf.sign({ aud: AUDIENCE, expiresIn: null })],
+    ['no iat', () => cf.sign({ aud: AUDIENCE, issuedAt: null })],
+    [
+      'an iat 5 minutes ahead',
+      () => cf.sign({ aud: AUDIENCE, issuedAt: now() + 300, expiresIn: now() + 600 }),
+    ],
+    ['an nbf 5 minutes ahead', () => cf.sign({ aud: AUDIENCE, notBefore: now() + 300 })],
+    ['an exp 2 minutes ago', () => cf.sign({ aud: AUDIENCE, issuedAt: now() - 600, expiresIn: now() - 120 })],
+  ])('refuses a correctly signed assertion with %s: 401', async (_case, token) => {
+    const answer = await statusOf(app, { 'cf-access-jwt-assertion': await token() }, '203.0.113.9');
+    expect(answer).toEqual({ status: 401, body: { error: 'unauthorized', message: expect.any(String) } });
+  });
+
+  it.each([
+    ['an iat 30 s ahead', () => cf.sign({ aud: AUDIENCE, issuedAt: now() + 30 })],
+    ['an nbf 30 s ahead', () => cf.sign({ aud: AUDIENCE, notBefore: now() + 30 })],
+    ['an exp 30 s ago', () => cf.sign({ aud: AUDIENCE, issuedAt: now() - 600, expiresIn: now() - 30 })],
+  ])('allows Cloudflare 60 s of clock skew: accepts %s', async (_case, token) => {
+    const answer = await statusOf(app, { 'cf-access-jwt-assertion': await token() }, '203.0.113.9');
+    expect(answer.status).toBe(404);
   });
 });

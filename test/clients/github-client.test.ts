@@ -1,5 +1,5 @@
 import { beforeAll, beforeEach, expect, it } from 'vitest';
-import { createGitHubClient, type GitHubClient } from '../../src/clients/github.ts';
+import { createGitHubClient, type GitHubClient, githubWebOrigin } from '../../src/clients/github.ts';
 import { loadConfig } from '../../src/config.ts';
 import { startFakeGitHub } from '../support/fake-github.ts';
 import { useFixture } from '../support/setup.ts';
@@ -18,6 +18,16 @@ beforeAll(() => {
   client = created;
 });
 beforeEach(() => github.reset());
+
+it.each([
+  ['https://api.github.com', 'https://github.com'],
+  ['https://api.github.com/', 'https://github.com'],
+  ['https://ghe.raxx.app/api/v3', 'https://ghe.raxx.app'],
+  ['https://api.raxx.ghe.com', 'https://raxx.ghe.com'],
+  ['http://127.0.0.1:19300', 'http://127.0.0.1:19300'],
+])('knows the web origin of the GitHub whose API is at %s: %s', (apiUrl, origin) => {
+  expect(githubWebOrigin(apiUrl)).toBe(origin);
+});
 
 it('is not created without a repository or credentials', () => {
   expect(createGitHubClient(loadConfig({ GITHUB_REPO: 'raxx/ops' }).github)).toBeUndefined();

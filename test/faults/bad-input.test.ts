@@ -1,4 +1,5 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { sql } from 'kysely';
 import { request } from 'undici';
@@ -79,7 +80,7 @@ const ROUTES: RouteUnderTest[] = [
   {
     name: 'GitHub sync webhook',
     url: '/api/webhooks/github',
-    tables: ['github_sync_delivery'],
+    tables: ['github_sync_delivery', 'github_issue_detail'],
     headers: (raw) => ({
       'x-github-event': 'issues',
       'x-github-delivery': 'bad-input',
@@ -230,6 +231,28 @@ describe.each(ROUTES)('$name', (route) => {
     expectJsonClientError(response.statusCode, response.json());
   });
 
+  it.each([
+    ['br on a plain body', 'br', (raw: Buffer) => raw],
+    ['gzip on a gzipped body', 'gzip', (raw: Buffer) => gzipSync(raw)],
+    ['deflate after identity', 'identity, deflate', (raw: Buffer) => raw],
+  ])(
+    'refuses Content-Encoding %s with 415 before any work, writing nothing',
+    async (_case, coding, encode) => {
+      const body = encode(Buffer.from(JSON.stringify(route.valid())));
+      const before = await rowCounts(route.tables);
+      const response = await app.app.inject({
+        method: 'POST',
+        url: route.url,
+        payload: body,
+        headers: { 'content-type': 'application/json', 'content-encoding': coding, ...route.headers(body) },
+      });
+      expect(response.statusCode).toBe(415);
+      expect(response.json()).toEqual({ error: 'unsupported_content_encoding', message: expect.any(String) });
+      expect(response.headers['accept-encoding']).toBe('identity');
+      expect(await rowCounts(route.tables)).toEqual(before);
+    },
+  );
+
   it('never answers 5xx to arbitrary JSON, and writes nothing when it refuses (property)', async () => {
     await fc.assert(
       fc.asyncProperty(fc.jsonValue({ maxDepth: 4 }), async (value) => {
@@ -277,6 +300,26 @@ describe('headers on a real socket', () => {
     });
     expect(response.statusCode).toBe(431);
     expect(await response.body.json()).toEqual({ error: 'headers_too_large', message: expect.any(String) });
+  });
+
+  it('refuses a gzipped Postmark body with 415 on a real socket, storing nothing', async () => {
+    const before = await rowCounts(['postmark_event']);
+    const response = await request(`${app.url}/webhooks/postmark/delivery`, {
+      method: 'POST',
+      body: gzipSync(Buffer.from(JSON.stringify(deliveryPayload()))),
+      headers: {
+        'content-type': 'application/json',
+        'content-encoding': 'gzip',
+        'x-postmark-webhook-token': POSTMARK_TOKEN,
+      },
+    });
+    expect(response.statusCode).toBe(415);
+    expect(response.headers['accept-encoding']).toBe('identity');
+    expect(await response.body.json()).toEqual({
+      error: 'unsupported_content_encoding',
+      message: expect.any(String),
+    });
+    expect(await rowCounts(['postmark_event'])).toEqual(before);
   });
 
   it('refuses a signature made over other bytes than those sent', async () => {
@@ -397,6 +440,26 @@ describe('values outside what the columns and clocks allow', () => {
     ],
     [
       'postmark webhook',
+      'a bounce ID sent as a string',
+      withRaw(bouncePayload({ ID: 0 }), '"ID":0', '"ID":"123"'),
+    ],
+    [
+      'postmark webhook',
+      'a bounce Type of 3,000 characters',
+      Buffer.from(JSON.stringify(bouncePayload({ Type: 'X'.repeat(3000) }))),
+    ],
+    [
+      'autolink webhook',
+      'a closedAt of 5,000 characters',
+      Buffer.from(JSON.stringify({ id: 7, status: 'closed', closedAt: 'x'.repeat(5000) })),
+    ],
+    [
+      'autolink webhook',
+      'an updatedAt of 5,000 characters',
+      Buffer.from(JSON.stringify({ id: 7, status: 'active', updatedAt: 'x'.repeat(5000) })),
+    ],
+    [
+      'postmark webhook',
       'an unparseable DeliveredAt',
       Buffer.from(JSON.stringify(deliveryPayload({ DeliveredAt: 'soon' }))),
     ],
@@ -431,13 +494,94 @@ describe('values outside what the columns and clocks allow', () => {
     ],
   ];
 
-  it.each(CASES)('%s refuses %s with 400, writing nothing', async (name, _case, raw) => {
-    const target = route(name);
+  it.each(CASES)(
+    '%s refuses %s with 400, writing nothing, the same on a resend',
+    async (name, _case, raw) => {
+      const target = route(name);
+      const before = await rowCounts(target.tables);
+      const first = await post(target, raw);
+      expect(first.statusCode).toBe(400);
+      expectJsonClientError(first.statusCode, first.json());
+      const again = await post(target, raw);
+      expect([again.statusCode, again.json()]).toEqual([400, first.json()]);
+      expect(await rowCounts(target.tables)).toEqual(before);
+    },
+  );
+
+  // Random, so Postgres cannot compress it under the btree's ~2,700-byte row limit.
+  const long = () => randomBytes(7_500).toString('base64');
+  it.each([
+    ['MessageID', () => deliveryPayload({ MessageID: long() })],
+    ['Recipient', () => deliveryPayload({ Recipient: `${long()}@example.com` })],
+    ['Tag and Description of a Bounce', () => bouncePayload({ Tag: long(), Description: long() })],
+  ])(
+    'postmark webhook keeps a record with a 10,000-character %s whole, once, however often it is resent',
+    async (_field, payload) => {
+      const raw = Buffer.from(JSON.stringify(payload()));
+      const [before] = await rowCounts(['postmark_event']);
+      const answers = [
+        await post(route('postmark webhook'), raw),
+        await post(route('postmark webhook'), raw),
+      ];
+      expect(answers.map((answer) => [answer.statusCode, answer.json()])).toEqual([
+        [200, { ok: true }],
+        [200, { ok: true }],
+      ]);
+      expect(await rowCounts(['postmark_event'])).toEqual([(before ?? 0) + 1]);
+      const { rows } = await sql<{ payload: string }>`
+      select payload::text as payload from postmark_event order by id desc limit 1`.execute(database.db);
+      const stored = JSON.parse(rows[0]?.payload ?? '{}') as Record<string, unknown>;
+      const sent = JSON.parse(raw.toString()) as Record<string, unknown>;
+      for (const field of ['MessageID', 'Recipient', 'Email', 'Tag', 'Description']) {
+        if (field in sent) expect(stored[field]).toBe(sent[field]);
+      }
+    },
+  );
+
+  it('GitHub sync webhook refuses an X-GitHub-Delivery over 200 characters with 400 naming it, writing nothing', async () => {
+    const target = route('GitHub sync webhook');
+    const raw = Buffer.from(JSON.stringify(target.valid()));
+    // Issue 7 linked, so an accepted delivery would also refresh the service's copy of it.
+    await sql`
+      insert into autolink_link (conversation_id, claim_id, claimed_at, issue_number, issue_url)
+      values (7007, '00000000-0000-4000-8000-000000000023', now(), 7, 'https://github.com/raxx-app/TradeMasterAPI/issues/7')
+      on conflict do nothing`.execute(database.db);
     const before = await rowCounts(target.tables);
-    const response = await post(target, raw);
-    expect(response.statusCode).toBe(400);
-    expectJsonClientError(response.statusCode, response.json());
+    const answers = [];
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const response = await app.app.inject({
+        method: 'POST',
+        url: target.url,
+        payload: raw,
+        headers: {
+          'content-type': 'application/json',
+          ...target.headers(raw),
+          'x-github-delivery': 'd'.repeat(201),
+        },
+      });
+      answers.push([response.statusCode, response.json()]);
+    }
+    expect(answers[0]).toEqual([
+      400,
+      { error: 'invalid_header', message: expect.stringContaining('X-GitHub-Delivery') },
+    ]);
+    expect(answers[1]).toEqual(answers[0]);
     expect(await rowCounts(target.tables)).toEqual(before);
+  });
+
+  it('postmark webhook takes Content-Encoding identity as no encoding', async () => {
+    const raw = Buffer.from(JSON.stringify(deliveryPayload()));
+    const response = await app.app.inject({
+      method: 'POST',
+      url: '/webhooks/postmark/delivery',
+      payload: raw,
+      headers: {
+        'content-type': 'application/json',
+        'content-encoding': 'identity',
+        'x-postmark-webhook-token': POSTMARK_TOKEN,
+      },
+    });
+    expect(response.statusCode).toBe(200);
   });
 
   it('takes the largest conversation id, 2^31-1, on the audit webhook', async () => {

@@ -41,9 +41,7 @@ const issueReads = (number: number) =>
 describe('PUT /api/console/tickets/{ticket_id}/github-link', () => {
   it('links an existing issue: field, one note, the label and one [freescout-autolink] comment', async () => {
     const { issue, ticket, htmlUrl } = seed();
-    const linked = await call('PUT', linkPath(ticket.id), {
-      issue_url: `https://github.com/${OWNER}/${REPO}/issues/${issue.number}`,
-    });
+    const linked = await call('PUT', linkPath(ticket.id), { issue_url: htmlUrl });
     expect(linked.status).toBe(200);
     expect(linked.body).toMatchObject({
       ticket_id: ticket.id,
@@ -63,7 +61,7 @@ describe('PUT /api/console/tickets/{ticket_id}/github-link', () => {
     ]);
 
     // Again, in each accepted form: the same link, no second note or comment.
-    for (const issueUrl of [`${OWNER}/${REPO}#${issue.number}`, `#${issue.number}`, htmlUrl]) {
+    for (const issueUrl of [`${OWNER}/${REPO}#${issue.number}`, `#${issue.number}`, `${htmlUrl}/`]) {
       const again = await call('PUT', linkPath(ticket.id), { issue_url: issueUrl });
       expect(again.status).toBe(200);
       expect(again.body).toMatchObject({ issue_number: issue.number, direction: 'manual' });
@@ -113,13 +111,40 @@ describe('PUT /api/console/tickets/{ticket_id}/github-link', () => {
   it.each([
     ['an issue that does not exist', () => '#999'],
     ['an issue of another repository', () => 'someone/else#1'],
-    ['a URL of another repository', () => 'https://github.com/someone/else/issues/1'],
+    ['a URL of another repository', () => `${fakes.github.url}/someone/else/issues/1`],
   ])('answers 422 issue_not_found for %s and changes nothing', async (_name, reference) => {
     const { ticket } = seed();
     const answer = await call('PUT', linkPath(ticket.id), { issue_url: reference() });
     expect(answer).toMatchObject({ status: 422, body: { error: 'issue_not_found' } });
     expect(notesOn(fakes.freescout, ticket.id)).toHaveLength(0);
     expect((await call('GET', linkPath(ticket.id))).status).toBe(404);
+  });
+
+  // GITHUB_API_URL is the loopback fake (http://127.0.0.1:<port>), so that is the configured
+  // GitHub's origin here; in production it is https://github.com or the GHE host.
+  it.each([
+    ['another host', (number: number) => `https://evil.example/${OWNER}/${REPO}/issues/${number}`],
+    [
+      'another scheme',
+      (number: number) => `${fakes.github.url.replace(/^http:/, 'https:')}/${OWNER}/${REPO}/issues/${number}`,
+    ],
+    ['another port', (number: number) => `http://127.0.0.1:9/${OWNER}/${REPO}/issues/${number}`],
+    [
+      'user info before another host',
+      (number: number) => `${fakes.github.url}@evil.example/${OWNER}/${REPO}/issues/${number}`,
+    ],
+    [
+      'github.com when another GitHub is configured',
+      (number: number) => `https://github.com/${OWNER}/${REPO}/issues/${number}`,
+    ],
+  ])('answers 422 to an issue URL on %s before any call to GitHub', async (_name, url) => {
+    const { issue, ticket } = seed();
+    fakes.github.clearRequests();
+    const answer = await call('PUT', linkPath(ticket.id), { issue_url: url(issue.number) });
+    expect(answer).toMatchObject({ status: 422, body: { error: 'issue_not_found' } });
+    expect(answer.body.message).toContain(fakes.github.url);
+    expect(fakes.github.requests).toEqual([]);
+    expect(notesOn(fakes.freescout, ticket.id)).toHaveLength(0);
   });
 
   it('answers 422 for an issue transferred to another repository (GitHub answers 301)', async () => {
@@ -274,14 +299,36 @@ describe('GET: the issue details the service keeps', () => {
     expect(fakes.github.requests.filter((request) => request.method === 'GET')).toHaveLength(3);
   }, 60_000);
 
-  it.each([[''], ['1,x'], [Array.from({ length: 101 }, (_, index) => index + 1).join(',')], ['-1']])(
-    'refuses ticket_ids=%j with 400',
-    async (ids) => {
-      const read = await call('GET', `/api/console/github-links?ticket_ids=${ids}`);
-      expect(read.status).toBe(400);
-      expect(read.body).toMatchObject({ error: 'invalid_payload' });
-    },
-  );
+  it.each([
+    [''],
+    ['1,x'],
+    [Array.from({ length: 101 }, (_, index) => index + 1).join(',')],
+    ['-1'],
+    ['1,,2'],
+    ['1,2,'],
+    [',1'],
+    ['1;2'],
+    ['0'],
+    ['1.5'],
+    ['1e3'],
+    ['2147483648'],
+    ['1&ticket_ids=2'],
+  ])('refuses ticket_ids=%j with 400 naming ticket_ids', async (ids) => {
+    const read = await call('GET', `/api/console/github-links?ticket_ids=${ids}`);
+    expect(read.status).toBe(400);
+    expect(read.body).toMatchObject({
+      error: 'invalid_payload',
+      message: expect.stringContaining('ticket_ids'),
+    });
+  });
+
+  it('reads ticket_ids with blanks around the items and a repeated id once', async () => {
+    const { issue, ticket } = seed();
+    await call('PUT', linkPath(ticket.id), { issue_url: `#${issue.number}` });
+    const read = await call('GET', `/api/console/github-links?ticket_ids=${ticket.id},%20${ticket.id}%20`);
+    expect(read.status).toBe(200);
+    expect((read.body.links as unknown[]).length).toBe(1);
+  });
 });
 
 describe('feature flags', () => {

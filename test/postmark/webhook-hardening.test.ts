@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { manualClock, startTestApp, type TestApp } from '../support/app.ts';
@@ -57,6 +58,93 @@ describe('the bounce ID', () => {
       message: expect.stringContaining('ID'),
     });
     expect(await storedCount()).toBe(0);
+  });
+});
+
+describe('field bounds', () => {
+  // Random, so Postgres cannot compress it under the btree's ~2,700-byte row limit.
+  const LONG = randomBytes(7_500).toString('base64');
+
+  async function storedRows() {
+    const { rows } = await sql<{ message_id: string; recipient: string; event_key: string }>`
+      select message_id, recipient, event_key from postmark_event`.execute(database.db);
+    return rows;
+  }
+
+  it.each([
+    ['MessageID', { MessageID: LONG }],
+    ['Recipient', { Recipient: `${LONG}@example.com` }],
+  ])(
+    'keeps a Delivery with a 10,000-character %s whole, and stores its resend once',
+    async (_field, field) => {
+      const payload = deliveryPayload(field);
+      const first = await postPostmark(app, payload);
+      const again = await postPostmark(app, payload);
+      expect([first.statusCode, again.statusCode]).toEqual([200, 200]);
+      expect(again.json()).toEqual(first.json());
+      const rows = await storedRows();
+      expect(rows).toEqual([
+        {
+          message_id: payload.MessageID,
+          recipient: payload.Recipient,
+          event_key: `Delivery:${payload.MessageID}:${payload.Recipient}:${payload.DeliveredAt}`,
+        },
+      ]);
+    },
+  );
+
+  it('keeps two long MessageIDs that differ only in their last character apart', async () => {
+    const recipient = 'same@example.com';
+    await postPostmark(app, deliveryPayload({ MessageID: `${LONG}a`, Recipient: recipient }));
+    await postPostmark(app, deliveryPayload({ MessageID: `${LONG}b`, Recipient: recipient }));
+    expect(await storedCount()).toBe(2);
+  });
+
+  it('refuses a Bounce with a Type over 100 characters with 400 naming Type, the same on a resend', async () => {
+    const payload = bouncePayload({ Type: 'H'.repeat(101) });
+    const answers = [await postPostmark(app, payload), await postPostmark(app, payload)];
+    for (const answer of answers) {
+      expect(answer.statusCode).toBe(400);
+      expect(answer.json()).toEqual({ error: 'invalid_payload', message: expect.stringMatching(/^Type: /) });
+    }
+    expect(await storedCount()).toBe(0);
+    const { rows } = await sql<{ n: number }>`select count(*)::int as n from postmark_event_rollup`.execute(
+      database.db,
+    );
+    expect(rows[0]?.n).toBe(0);
+  });
+
+  it('takes a Type of exactly 100 characters and counts it under that type', async () => {
+    const type = 'T'.repeat(100);
+    expect((await postPostmark(app, bouncePayload({ Type: type }))).statusCode).toBe(200);
+    const { rows } = await sql<{
+      bounce_type: string;
+    }>`select bounce_type from postmark_event_rollup`.execute(database.db);
+    expect(rows).toEqual([{ bounce_type: type }]);
+  });
+});
+
+describe('the bounce ID type', () => {
+  it.each([['"123"'], ['"4323372036854775807"'], ['null'], ['true'], ['1.5'], ['-1']])(
+    'refuses "ID": %s with 400 naming ID, storing nothing',
+    async (literal) => {
+      const body = JSON.stringify(bouncePayload({ ID: 0 })).replace('"ID":0', `"ID":${literal}`);
+      const response = await postRaw(app, body);
+      expect(response.statusCode).toBe(400);
+      expect(response.json()).toEqual({ error: 'invalid_payload', message: expect.stringMatching(/^ID: /) });
+      expect(await storedCount()).toBe(0);
+    },
+  );
+
+  it("keeps Postmark's documented 64-bit ID 4323372036854775807 digit for digit", async () => {
+    const id = '4323372036854775807';
+    const body = JSON.stringify(bouncePayload({ ID: 0 })).replace('"ID":0', `"ID":${id}`);
+    expect((await postRaw(app, body)).statusCode).toBe(200);
+    const { rows } = await sql<{ postmark_id: string; payload_id: string }>`
+      select postmark_id::text as postmark_id, payload->>'ID' as payload_id from postmark_event`.execute(
+      database.db,
+    );
+    expect(rows).toEqual([{ postmark_id: id, payload_id: id }]);
   });
 });
 

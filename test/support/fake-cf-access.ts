@@ -5,9 +5,15 @@ import { exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
 export interface FakeCloudflareAccess {
   /** The team domain as configured (`CF_ACCESS_TEAM_DOMAIN`), here an http loopback origin. */
   teamDomain: string;
+  /**
+   * Signs an assertion as Cloudflare Access does (exp, iat, iss, aud). `null` leaves a claim
+   * out; times are seconds since the epoch or, for `expiresIn`, a span from now (`'5m'`, `'-1m'`).
+   */
   sign(claims: {
     aud: string;
-    expiresIn?: string;
+    expiresIn?: string | number | null;
+    issuedAt?: number | null;
+    notBefore?: number;
     issuer?: string;
     key?: 'team' | 'stranger';
   }): Promise<string>;
@@ -31,14 +37,16 @@ export async function startFakeCloudflareAccess(): Promise<FakeCloudflareAccess>
   const teamDomain = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
     teamDomain,
-    sign: ({ aud, expiresIn = '5m', issuer = teamDomain, key = 'team' }) =>
-      new SignJWT({ email: 'kris@example.com' })
+    sign: ({ aud, expiresIn = '5m', issuedAt, notBefore, issuer = teamDomain, key = 'team' }) => {
+      const jwt = new SignJWT({ email: 'kris@example.com' })
         .setProtectedHeader({ alg: 'RS256', kid: 'team-key' })
         .setIssuer(issuer)
-        .setAudience(aud)
-        .setIssuedAt()
-        .setExpirationTime(expiresIn)
-        .sign(key === 'team' ? team.privateKey : stranger.privateKey),
+        .setAudience(aud);
+      if (issuedAt !== null) jwt.setIssuedAt(issuedAt);
+      if (expiresIn !== null) jwt.setExpirationTime(expiresIn);
+      if (notBefore !== undefined) jwt.setNotBefore(notBefore);
+      return jwt.sign(key === 'team' ? team.privateKey : stranger.privateKey);
+    },
     close: () => {
       server.closeAllConnections();
       return new Promise((resolve) => server.close(() => resolve()));

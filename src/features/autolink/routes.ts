@@ -54,12 +54,15 @@ function classifyEvent(event: string, body: unknown): AutolinkEventKind | 'ignor
 }
 
 /** Only what routing needs; the worker reads the ticket fresh from FreeScout before acting. */
+const MAX_TIMESTAMP_CHARS = 64;
 const conversationEventSchema = z.looseObject({
   id: conversationIdSchema,
   mailboxId: z.number().int().optional(),
   status: z.preprocess(freescoutStatusName, z.string().nullish()),
-  closedAt: z.string().nullish(),
-  updatedAt: z.string().nullish(),
+  // A timestamp is at most ~35 characters; closedAt becomes part of a primary key (one resolved
+  // comment per close), which a long value would overflow in the worker, on every retry.
+  closedAt: z.string().max(MAX_TIMESTAMP_CHARS).nullish(),
+  updatedAt: z.string().max(MAX_TIMESTAMP_CHARS).nullish(),
 });
 
 const acceptedSchema = z.object({ ok: z.literal(true), delivery_id: z.number().int() });
@@ -130,10 +133,11 @@ export const autolinkRoutes: FastifyPluginAsync<FeatureDeps> = async (app, deps)
         if (kind === 'ignored') return reply.code(200).send({ ok: true, ignored: true });
         const parsed = conversationEventSchema.safeParse(body);
         if (!parsed.success) {
+          const issue = parsed.error.issues[0];
           throw httpError(
             400,
             'invalid_payload',
-            'expected a FreeScout conversation object with an integer id',
+            `expected a FreeScout conversation object with an integer id (${issue?.path.join('.') || 'body'}: ${issue?.message ?? 'invalid'})`,
           );
         }
         const conversation = parsed.data;

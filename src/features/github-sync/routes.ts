@@ -54,6 +54,8 @@ export const githubSyncRoutes: FastifyPluginAsync<FeatureDeps> = async (app, dep
       const event = header(request, 'x-github-event')?.trim() ?? '';
       if (event === 'ping') return reply.code(200).send({ ok: true });
       if (event !== 'issues') return reply.code(200).send({ ok: true, ignored: true });
+      // Checked before anything is written: a refused delivery leaves no trace, not even the issue's copy.
+      const guid = deliveryGuid(request, raw);
 
       const parsed = issuesEventSchema.safeParse(parseJsonBody(raw));
       if (!parsed.success) {
@@ -93,7 +95,6 @@ export const githubSyncRoutes: FastifyPluginAsync<FeatureDeps> = async (app, dep
               (await hasOpenLabelDelivery(db, issueNumber)));
       if (!wanted) return reply.code(200).send({ ok: true, ignored: true });
 
-      const guid = deliveryGuid(request, raw);
       const deliveryId = await storeSyncDelivery(
         { db, clock },
         {

@@ -115,21 +115,27 @@ export const linksRoutes: FastifyPluginAsync<FeatureDeps> = async (app, deps) =>
   );
 };
 
+/**
+ * `ticket_ids=1,2,3`: every item a ticket id (digits, blanks around it allowed), none empty. A
+ * list the console built wrong (`1,,2`, a trailing comma, `1;2`) is refused, not read as a
+ * shorter list; a repeated id is read once.
+ */
 function parseTicketIds(text: string): number[] {
-  const parts = text
-    .split(',')
-    .map((part) => part.trim())
-    .filter((part) => part !== '');
-  if (parts.length === 0 || parts.length > MAX_TICKETS_PER_READ) {
+  const parts = text.split(',').map((part) => part.trim());
+  if (parts.length > MAX_TICKETS_PER_READ) {
+    throw httpError(400, 'invalid_payload', `ticket_ids: at most ${MAX_TICKETS_PER_READ} ids`);
+  }
+  const bad = parts.findIndex(
+    (part) => !/^\d{1,10}$/.test(part) || Number(part) < 1 || Number(part) > 2_147_483_647,
+  );
+  if (bad !== -1) {
+    const item =
+      parts[bad] === '' ? 'is empty' : `(${JSON.stringify(parts[bad]?.slice(0, 20))}) is not a ticket id`;
     throw httpError(
       400,
       'invalid_payload',
-      `ticket_ids takes 1 to ${MAX_TICKETS_PER_READ} comma-separated ids`,
+      `ticket_ids: item ${bad + 1} ${item}; expected 1 to ${MAX_TICKETS_PER_READ} comma-separated positive integers`,
     );
   }
-  const ids = parts.map((part) => (/^\d{1,10}$/.test(part) ? Number(part) : 0));
-  if (ids.some((id) => id < 1 || id > 2_147_483_647)) {
-    throw httpError(400, 'invalid_payload', 'ticket_ids must be positive integers');
-  }
-  return [...new Set(ids)];
+  return [...new Set(parts.map(Number))];
 }

@@ -69,6 +69,29 @@ export function parseIssueReference(
   return { repo: match[1] ?? defaultRepo, number };
 }
 
+/**
+ * A URL names an issue only on the configured GitHub's own origin (scheme, host and port):
+ * `https://evil.example/<owner>/<repo>/issues/1` or `http://github.com/...` is not issue #1 of
+ * `GITHUB_REPO`, and is refused before GitHub is asked anything. Short forms have no origin.
+ */
+function refuseForeignIssueUrl(reference: string, webOrigin: string, repo: string): void {
+  const text = reference.trim();
+  if (!/^[a-z][a-z0-9+.-]*:/i.test(text)) return;
+  let origin: string;
+  try {
+    origin = new URL(text).origin;
+  } catch {
+    return;
+  }
+  if (origin !== webOrigin) {
+    throw httpError(
+      422,
+      'issue_not_found',
+      `only issues of ${repo} on ${webOrigin} can be linked (the URL is on ${origin.slice(0, 200)})`,
+    );
+  }
+}
+
 function repoOfUrl(issueUrl: string): string | null {
   return /\/([\w.-]+\/[\w.-]+)\/issues\/\d+/.exec(issueUrl)?.[1] ?? null;
 }
@@ -272,9 +295,10 @@ export async function linkExistingIssue(
     throw httpError(
       400,
       'invalid_payload',
-      'issue_url must be https://github.com/<owner>/<repo>/issues/<n>, <owner>/<repo>#<n> or #<n>',
+      `issue_url must be ${clients.github.webOrigin}/<owner>/<repo>/issues/<n>, <owner>/<repo>#<n> or #<n>`,
     );
   }
+  refuseForeignIssueUrl(reference, clients.github.webOrigin, repo);
   if (!sameRepo(target.repo, repo)) {
     throw httpError(422, 'issue_not_found', `only issues of ${repo} can be linked (got ${target.repo})`);
   }

@@ -64,7 +64,7 @@ export async function recordPostmarkEvent(
         ${event.bounceType}, ${event.bounceDescription}, ${event.postmarkId}, ${event.occurredAt},
         ${recordedAt}, ${payloadJson}
       )
-      on conflict (event_key) do nothing
+      on conflict (postmark_event_key_sha256(event_key)) do nothing
       returning id, event_type
     ), counted as (
       insert into postmark_event_rollup (minute, event_type, bounce_type, shard, count)

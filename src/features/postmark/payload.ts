@@ -35,6 +35,8 @@ const envelopeSchema = z.looseObject({ RecordType: z.string().min(1) });
 const STORED_RECORD_TYPES = ['Delivery', 'Bounce', 'SpamComplaint'];
 /** Largest value of the `bigint` column the bounce ID is stored in. */
 const MAX_POSTMARK_ID = 9_223_372_036_854_775_807n;
+/** Longest bounce `Type` taken; over it the record is refused (400), never truncated into another type. */
+export const MAX_BOUNCE_TYPE_CHARS = 100;
 /** ISO 8601 as Postmark prints it: up to 7 fractional digits, `Z` or an offset. */
 const POSTMARK_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:?\d{2})$/;
 
@@ -49,11 +51,11 @@ const deliverySchema = z.looseObject({
 // SpamComplaint carries the same fields as Bounce (Type "SpamComplaint", TypeCode 512).
 const bounceSchema = z.looseObject({
   RecordType: z.enum(['Bounce', 'SpamComplaint']),
-  ID: z.union([
-    z.number().nonnegative().refine(Number.isInteger, 'expected an integer'),
-    z.string().regex(/^\d+$/),
-  ]),
-  Type: optionalText,
+  // A JSON number only, as Postmark documents it; past 2^53 its digits are read from the raw body.
+  ID: z.number().nonnegative().refine(Number.isInteger, 'expected an integer'),
+  // Postmark's types are short names (the longest, TemplateRenderingFailed, has 23 characters);
+  // the type is part of the minute rollup's primary key, a btree that cannot take a long one.
+  Type: z.string().max(MAX_BOUNCE_TYPE_CHARS).nullish(),
   MessageID: optionalText,
   Email: optionalText,
   Recipient: optionalText,
@@ -116,11 +118,11 @@ function deliveryEvent(delivery: z.infer<typeof deliverySchema>, now: Date): Pos
   };
 }
 
-/** The bounce ID as sent: a string as is, a number from the body's top-level `ID` literal. */
-function exactId(parsed: number | string, raw: Buffer | undefined): string {
+/** The bounce ID as sent: a safe integer as parsed, a larger one from the body's top-level `ID` literal. */
+function exactId(parsed: number, raw: Buffer | undefined): string {
   const digits =
-    typeof parsed === 'string' || Number.isSafeInteger(parsed) || raw === undefined
-      ? String(typeof parsed === 'number' ? BigInt(parsed) : parsed)
+    Number.isSafeInteger(parsed) || raw === undefined
+      ? BigInt(parsed).toString()
       : (topLevelNumberText(raw.toString('utf8'), 'ID') ?? BigInt(parsed).toString());
   const id = digits.replace(/^0+(?=\d)/, '');
   if (!/^\d+$/.test(id) || BigInt(id) > MAX_POSTMARK_ID) {
