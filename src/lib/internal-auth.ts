@@ -2,9 +2,10 @@ import type { FastifyRequest, RouteOptions } from 'fastify';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import type { Config } from '../config.ts';
 import type { Clock } from './clock.ts';
+import { crossSiteRefusal } from './cross-site.ts';
 import { httpError } from './errors.ts';
 import { tokenMatches } from './hmac.ts';
-import { isCrossSite, sessionIsValid } from './ops-session.ts';
+import { sessionIsValid } from './ops-session.ts';
 
 /**
  * Who may call a route, declared on each one (`config: { access }`) and enforced by one hook in
@@ -101,12 +102,8 @@ export function createInternalAuthorizer(settings: Config['internalAuth'], clock
     // Everything below is what a browser sends by itself (a cookie, Cloudflare's assertion, its
     // address), so a state-changing request must come from the service's own pages; the
     // console's routes are the one exception, called cross-origin by the console (CORS).
-    if (
-      !SAFE_METHODS.has(request.method) &&
-      !CONSOLE_PATH.test(request.url) &&
-      isCrossSite(request.headers)
-    ) {
-      throw httpError(403, 'cross_site_request', 'state-changing requests must come from the operator page');
+    if (!SAFE_METHODS.has(request.method) && !CONSOLE_PATH.test(request.url)) {
+      refuseCrossSite(request);
     }
     if (!token && !cf) return isLoopback(request.socket.remoteAddress);
     if (token && sessionIsValid(token, request.headers.cookie, clock.now())) return true;
@@ -132,4 +129,12 @@ export function createInternalAuthorizer(settings: Config['internalAuth'], clock
     }
     return false;
   };
+}
+
+/** Throws 403 `cross_site_request` for a state-changing request another site's page sent (lib/cross-site.ts). */
+export function refuseCrossSite(request: FastifyRequest): void {
+  const refusal = crossSiteRefusal(request.headers);
+  if (refusal === undefined) return;
+  request.log.info({ reason: refusal }, 'cross-site request refused');
+  throw httpError(403, 'cross_site_request', 'state-changing requests must come from the operator page');
 }

@@ -50,21 +50,3 @@ export function sessionCookie(value: string, secure: boolean, maxAgeSeconds = SE
     ...(secure ? ['Secure'] : []),
   ].join('; ');
 }
-
-/**
- * A state-changing request from another site: its Origin (or Sec-Fetch-Site) says so. Browsers
- * send one of them with every POST; a client without either is not a browser and cannot be
- * made to send credentials by a page it did not choose.
- */
-export function isCrossSite(headers: Record<string, string | string[] | undefined>): boolean {
-  const site = headers['sec-fetch-site'];
-  if (site === 'cross-site' || site === 'same-site') return true;
-  const origin = headers.origin;
-  if (typeof origin !== 'string' || origin === '') return false;
-  if (origin === 'null') return true;
-  try {
-    return new URL(origin).host !== headers.host;
-  } catch {
-    return true;
-  }
-}

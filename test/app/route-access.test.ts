@@ -35,7 +35,7 @@ describe('route access', () => {
       'internal  GET /ops',
       'public    GET /ops/sign-in',
       'public    POST /ops/sign-in',
-      'internal  POST /ops/sign-out',
+      'public    POST /ops/sign-out',
       'internal  GET /api/_internal/ops/summary',
       'internal  GET /api/_internal/deliveries',
       'internal  GET /metrics',

@@ -3,10 +3,16 @@ import type { HourlyCounts } from './summary.ts';
 const WIDTH = 720;
 const VOLUME_HEIGHT = 110;
 const RATE_HEIGHT = 90;
-const GAP = 26;
-const LEFT = 52;
+// Room for labels at the largest axis font (page.ts: 10 units wide, 22 on a narrow screen,
+// where the whole chart is drawn at under half its size).
+const LABEL_FONT_MAX = 22;
+const GAP = 38;
+const LEFT = 84;
 const RIGHT = 8;
-const TOP = 14;
+const TOP = 28;
+const BOTTOM = 36;
+/** A threshold label's width at LABEL_FONT_MAX, over-estimated (0.62 em a character). */
+const labelWidth = (text: string) => Math.ceil(text.length * LABEL_FONT_MAX * 0.62);
 
 export interface ChartThresholds {
   bounceRate: number;
@@ -64,7 +70,7 @@ export function renderPostmarkChart(
     ),
   );
   const rateTop = TOP + VOLUME_HEIGHT + GAP;
-  const height = rateTop + RATE_HEIGHT + 22;
+  const height = rateTop + RATE_HEIGHT + BOTTOM;
   const volumeY = (value: number) => TOP + VOLUME_HEIGHT - (value / volumeMax) * VOLUME_HEIGHT;
   const rateY = (value: number) => rateTop + RATE_HEIGHT - (Math.min(value, rateMax) / rateMax) * RATE_HEIGHT;
   const x = (index: number) => LEFT + index * slot + (slot - barWidth) / 2;
@@ -106,16 +112,20 @@ export function renderPostmarkChart(
     return `<polyline class="rate ${kind}" points="${points.join(' ')}" fill="none" stroke="${stroke}" stroke-width="1.5"/>`;
   };
 
-  // The bounce label sits above its line and the spam label below its own, so two close
-  // thresholds do not print over each other.
-  const threshold = (kind: 'bounce' | 'spam', rate: number, stroke: string, label: string) => {
+  // Each label sits just above its own line, and the two side by side (bounce at the right
+  // end, spam to its left): however close the thresholds, their labels never print over
+  // each other.
+  const bounceLabel = `bounce alert ${percent(thresholds.bounceRate)}`;
+  const spamLabel = `spam alert ${percent(thresholds.spamRate)}`;
+  const threshold = (kind: 'bounce' | 'spam', rate: number, stroke: string, label: string, right: number) => {
     const y = rateY(rate).toFixed(1);
-    const labelY = kind === 'bounce' ? Number(y) - 3 : Math.min(Number(y) + 10, rateTop + RATE_HEIGHT - 1);
     return (
       `<line class="threshold ${kind}" data-rate="${rate}" x1="${LEFT}" x2="${WIDTH - RIGHT}" y1="${y}" y2="${y}" stroke="${stroke}" stroke-dasharray="5 4" stroke-width="1.2"/>` +
-      `<text class="axis" x="${WIDTH - RIGHT - 4}" y="${labelY.toFixed(1)}" text-anchor="end" fill="${stroke}">${escapeXml(`${label} ${percent(rate)}`)}</text>`
+      `<text class="axis threshold-label ${kind}" x="${right}" y="${(Number(y) - 3).toFixed(1)}" text-anchor="end" fill="${stroke}">${escapeXml(label)}</text>`
     );
   };
+  const bounceRight = WIDTH - RIGHT - 4;
+  const spamRight = bounceRight - labelWidth(bounceLabel) - 12;
 
   const labelEvery = multiDay ? 24 : 3;
   const xLabels = hours
@@ -137,8 +147,8 @@ ${bars}
 <text class="axis" x="${LEFT - 6}" y="${rateTop + 4}" text-anchor="end">${percent(rateMax)}</text>
 <text class="axis" x="${LEFT - 6}" y="${rateTop + RATE_HEIGHT}" text-anchor="end">0</text>
 <line x1="${LEFT}" x2="${WIDTH - RIGHT}" y1="${rateTop + RATE_HEIGHT}" y2="${rateTop + RATE_HEIGHT}" stroke="#999" stroke-width="0.5"/>
-${threshold('bounce', thresholds.bounceRate, '#f29d38', 'bounce alert')}
-${threshold('spam', thresholds.spamRate, '#d9413a', 'spam alert')}
+${threshold('bounce', thresholds.bounceRate, '#f29d38', bounceLabel, bounceRight)}
+${threshold('spam', thresholds.spamRate, '#d9413a', spamLabel, spamRight)}
 ${line('bounce', '#f29d38')}
 ${line('spam', '#d9413a')}
 ${xLabels}

@@ -31,12 +31,18 @@ const stamp = (iso: string | null) => (iso ? `${iso.slice(0, 19).replace('T', ' 
 const figure = (key: string, value: number | string) =>
   `<b data-k="${escapeHtml(key)}">${escapeHtml(value)}</b>`;
 
+/** Each cell carries its column's name (`data-label`): a narrow screen shows rows as stacked cards. */
 function table(headers: string[], rows: string[][], empty: string, id?: string): string {
   if (rows.length === 0) return `<p class="empty"${id ? ` data-table="${id}"` : ''}>${escapeHtml(empty)}</p>`;
   return `<table${id ? ` data-table="${id}"` : ''}><thead><tr>${headers.map((header) => `<th>${escapeHtml(header)}</th>`).join('')}</tr></thead><tbody>${rows
-    .map((row) => `<tr>${row.map((cell) => `<td>${cell}</td>`).join('')}</tr>`)
+    .map(
+      (row) =>
+        `<tr>${row.map((cell, index) => `<td data-label="${escapeHtml(headers[index] ?? '')}"><div>${cell}</div></td>`).join('')}</tr>`,
+    )
     .join('')}</tbody></table>`;
 }
+
+const plural = (count: number, one: string, many = `${one}s`) => `${count} ${count === 1 ? one : many}`;
 
 function statusBadge(status: number | null | undefined): string {
   if (status === null || status === undefined) return '—';
@@ -44,19 +50,40 @@ function statusBadge(status: number | null | undefined): string {
   return `<span class="badge ${tone}">${status}</span>`;
 }
 
+/**
+ * A feature's rejected and failed deliveries of the last hour read as a warning whatever its
+ * readiness says, with what they were.
+ */
+function renderErrors(feature: OpsSummary['health'][number], webhooks: OpsSummary['webhooks']): string {
+  const count = feature.errors_last_hour;
+  if (count === 0) return `<div>errors last hour: ${figure('errors', count)}</div>`;
+  const routes = webhooks.filter((route) => feature.webhookRoutes.includes(route.route));
+  const rejected = routes.reduce((sum, route) => sum + route.rejected_last_hour, 0);
+  const failed = routes.reduce((sum, route) => sum + route.failed_last_hour, 0);
+  const what = [
+    rejected > 0 ? `${plural(rejected, 'delivery', 'deliveries')} rejected (4xx)` : '',
+    failed > 0 ? `${failed} failed (5xx)` : '',
+  ]
+    .filter(Boolean)
+    .join(', ');
+  return `<div class="warn" data-k="errors-line">errors last hour: ${figure('errors', count)}
+<span class="reason" data-k="errors-reason">${escapeHtml(what)} — see Webhook deliveries</span></div>`;
+}
+
 function renderHealth(summary: OpsSummary, now: Date): string {
   const cards = summary.health.map((feature) => {
     const state = !feature.enabled ? 'off' : feature.ready ? 'ok' : 'bad';
+    const tone = state === 'ok' && feature.errors_last_hour > 0 ? 'warn' : state;
     const label = !feature.enabled ? 'flag off' : feature.ready ? 'ready' : 'not ready';
     const last = feature.last_delivery;
-    return `<div class="card ${state}" data-feature="${escapeHtml(feature.feature)}">
+    return `<div class="card tone-${tone}" data-feature="${escapeHtml(feature.feature)}">
 <h3>${escapeHtml(feature.title)}</h3>
 <div class="flag"><code>${escapeHtml(feature.flag)}</code> <span class="badge ${state}" data-k="state">${label}</span></div>
 ${feature.missing.length > 0 ? `<div class="missing">missing: ${feature.missing.map((name) => `<code data-k="missing">${escapeHtml(name)}</code>`).join(' ')}</div>` : ''}
 ${
   feature.webhookRoutes.length > 0
     ? `<div>last delivery: ${last ? `${ago(last.received_at, now)} ${statusBadge(last.status)} <span class="muted">${escapeHtml(last.event ?? '')} ${escapeHtml(last.outcome)}</span>` : '<span class="muted">none yet</span>'}</div>
-<div>errors last hour: ${figure('errors', feature.errors_last_hour)}</div>`
+${renderErrors(feature, summary.webhooks)}`
     : ''
 }
 </div>`;
@@ -67,8 +94,23 @@ ${
 function renderEmail(summary: OpsSummary): string {
   const { postmark } = summary;
   const thresholds = { bounceRate: postmark.thresholds.bounce_rate, spamRate: postmark.thresholds.spam_rate };
-  const over = (rate: number, threshold: number, volume: number) =>
-    volume >= postmark.thresholds.min_volume && rate > threshold ? 'bad' : 'ok';
+  const minVolume = postmark.thresholds.min_volume;
+  // Over the threshold reads as a warning even when too few messages were sent for the alert
+  // rule to fire; the reason says which.
+  const verdict = (key: string, rate: number, threshold: number, volume: number) => {
+    const [tone, reason] =
+      volume === 0
+        ? ['none', 'no messages']
+        : rate <= threshold
+          ? ['ok', `below the ${percent(threshold)} alert threshold`]
+          : volume >= minVolume
+            ? ['bad', `above the ${percent(threshold)} threshold: alerting`]
+            : [
+                'warn',
+                `above the ${percent(threshold)} threshold; not alerting: volume ${volume} < minimum ${minVolume}`,
+              ];
+    return { tone, reason: `<span class="reason" data-k="${key}-reason">${escapeHtml(reason)}</span>` };
+  };
   const totals24 = postmark.hourly_24h.reduce(
     (sum, hour) => ({
       delivered: sum.delivered + hour.delivered,
@@ -78,14 +120,18 @@ function renderEmail(summary: OpsSummary): string {
     { delivered: 0, bounced: 0, spam: 0 },
   );
   const { rates } = postmark;
+  const bounce = verdict('bounce', rates.bounce_rate_1h, thresholds.bounceRate, rates.messages_1h);
+  const spam = verdict('spam', rates.spam_rate_24h, thresholds.spamRate, rates.messages_24h);
   return `<section id="email"><h2>Email (Postmark)</h2>
 <div class="rates">
-<div class="rate ${over(rates.bounce_rate_1h, thresholds.bounceRate, rates.messages_1h)}">bounce rate, last hour: ${figure('bounce-rate', percent(rates.bounce_rate_1h))}
-<span class="muted">${figure('bounced-1h', rates.bounced_1h)} of ${figure('messages-1h', rates.messages_1h)} · alert over ${percent(thresholds.bounceRate)}</span></div>
-<div class="rate ${over(rates.spam_rate_24h, thresholds.spamRate, rates.messages_24h)}">spam rate, last 24 h: ${figure('spam-rate', percent(rates.spam_rate_24h))}
-<span class="muted">${figure('spam-24h', rates.spam_24h)} of ${figure('messages-24h', rates.messages_24h)} · alert over ${percent(thresholds.spamRate)}</span></div>
+<div class="rate tone-${bounce.tone}" data-k="bounce-box">bounce rate, last hour: ${figure('bounce-rate', percent(rates.bounce_rate_1h))}
+<span class="muted">${figure('bounced-1h', rates.bounced_1h)} of ${figure('messages-1h', rates.messages_1h)}</span>
+${bounce.reason}</div>
+<div class="rate tone-${spam.tone}" data-k="spam-box">spam rate, last 24 h: ${figure('spam-rate', percent(rates.spam_rate_24h))}
+<span class="muted">${figure('spam-24h', rates.spam_24h)} of ${figure('messages-24h', rates.messages_24h)}</span>
+${spam.reason}</div>
 <div class="rate">charted 24 h: ${figure('delivered-24h', totals24.delivered)} delivered, ${figure('bounced-24h', totals24.bounced)} bounced, ${figure('spam-chart-24h', totals24.spam)} spam
-<span class="muted">no alert below ${postmark.thresholds.min_volume} messages</span></div>
+<span class="reason">no alert below ${minVolume} messages</span></div>
 </div>
 <div class="charts">
 <figure><figcaption>Last 24 hours</figcaption>${renderPostmarkChart('postmark-24h', 'Postmark, last 24 hours, hourly', postmark.hourly_24h, thresholds)}</figure>
@@ -158,7 +204,7 @@ function renderGithub(summary: OpsSummary, now: Date): string {
 <div class="stats">
 <div class="stat"><span>pending</span>${figure('work-pending', work.pending)}</div>
 <div class="stat"><span>in progress</span>${figure('work-processing', work.processing)}</div>
-<div class="stat"><span>failed</span>${figure('work-failed', work.failed)}</div>
+<div class="stat${work.failed > 0 ? ' tone-warn' : ''}"><span>failed</span>${figure('work-failed', work.failed)}</div>
 <div class="stat"><span>oldest pending</span>${work.oldest_pending_age_seconds === null ? '<b>—</b>' : figure('work-oldest', `${work.oldest_pending_age_seconds} s`)}</div>
 </div>
 <h3>Failed work</h3>
@@ -226,7 +272,7 @@ ${table(
     route.last_delivery
       ? `${statusBadge(route.last_delivery.status)} ${escapeHtml(route.last_delivery.outcome)}`
       : '—',
-    `${route.rejected_last_hour} / ${route.failed_last_hour}`,
+    `<span class="${route.rejected_last_hour + route.failed_last_hour > 0 ? 'warn' : ''}">${route.rejected_last_hour} / ${route.failed_last_hour}</span>`,
     String(route.signature_failures_24h),
   ]),
   'No webhook route.',
@@ -262,32 +308,46 @@ ${renderInvestigate(summary, now)}
 ${renderDeliveries(summary, now)}`;
 }
 
+// Narrow screens (phones, a split window): grids and charts shrink to the width, charts draw
+// their labels larger (they scale with the chart), and tables become one card per row.
 const STYLE = `
 :root{font:14px/1.4 system-ui,-apple-system,"Segoe UI",sans-serif;color:#1d2433;background:#f5f6f8}
-body{margin:0}header{background:#1d2433;color:#fff;padding:10px 20px;display:flex;justify-content:space-between;align-items:center}
+*,*::before,*::after{box-sizing:border-box}
+body{margin:0}header{background:#1d2433;color:#fff;padding:10px 20px;display:flex;justify-content:space-between;align-items:center;gap:10px}
 header h1{font-size:18px;margin:0}header form{margin:0}main{padding:8px 20px 40px;max-width:1500px}
 section{background:#fff;border-radius:6px;padding:6px 16px 14px;margin:14px 0;box-shadow:0 1px 2px #0001}
 h2{font-size:16px;margin:8px 0}h3{font-size:13px;margin:14px 0 6px;color:#4a5468}
-.cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(260px,1fr));gap:10px}
-.card{border:1px solid #dde1e8;border-left:5px solid #aab;border-radius:5px;padding:6px 10px}
-.card.ok{border-left-color:#2f9e55}.card.bad{border-left-color:#d9413a}.card.off{opacity:.75}
-.card h3{margin:2px 0 4px;color:#1d2433}.missing{color:#b3261e}
+.cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(min(260px,100%),1fr));gap:10px}
+.card{border:1px solid #dde1e8;border-left:5px solid #aab;border-radius:5px;padding:6px 10px;min-width:0}
+.card.tone-off{opacity:.75}.card h3{margin:2px 0 4px;color:#1d2433}.missing{color:#b3261e}
 .badge{display:inline-block;border-radius:3px;padding:0 6px;font-size:12px;background:#e3e6eb}
 .badge.ok{background:#d5f0dc;color:#17663a}.badge.bad{background:#fadad7;color:#a0221b}.badge.warn{background:#fdebd3;color:#8a4b08}
 .badge.off{background:#e3e6eb;color:#555}
-.bad{color:#b3261e}.ok{color:#17663a}.muted{color:#6b7385;font-size:12px}.error{color:#a0221b;font-family:ui-monospace,monospace;font-size:12px}
-.rates{display:flex;gap:12px;flex-wrap:wrap}.rate{border:1px solid #dde1e8;border-radius:5px;padding:6px 10px}
-.rate.bad{border-color:#d9413a}.charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(420px,1fr));gap:12px}
-figure{margin:8px 0}figcaption{font-weight:600;font-size:13px}.chart{background:#fafbfc;border:1px solid #e6e9ee}
-.chart .axis{font-size:10px;fill:#6b7385}
+.bad{color:#b3261e}.ok{color:#17663a}.warn{color:#8a4b08}.warn b{color:#a35400}
+.muted{color:#6b7385;font-size:12px}.reason{display:block;color:#4a5468;font-size:12px}.warn .reason{color:#8a4b08}
+.error{color:#a0221b;font-family:ui-monospace,monospace;font-size:12px}
+.rates{display:flex;gap:12px;flex-wrap:wrap}.rate{border:1px solid #dde1e8;border-left-width:5px;border-radius:5px;padding:6px 10px;max-width:100%}
+.rate.tone-warn .reason{color:#8a4b08;font-weight:600}.rate.tone-bad .reason{color:#a0221b;font-weight:600}
+.charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(420px,100%),1fr));gap:12px}
+figure{margin:8px 0;min-width:0}figcaption{font-weight:600;font-size:13px}.chart{display:block;background:#fafbfc;border:1px solid #e6e9ee}
+.chart .axis{font-size:10px;fill:#6b7385}.chart .threshold-label.bounce{fill:#a85a00}.chart .threshold-label.spam{fill:#b3261e}
 .legend{font-size:12px;color:#4a5468}.sw{display:inline-block;width:10px;height:10px;margin:0 4px 0 10px}
 .sw.delivered{background:#4c8bf5}.sw.bounced{background:#f29d38}.sw.spam{background:#d9413a}
 .stats{display:flex;gap:10px;flex-wrap:wrap}.stat{border:1px solid #dde1e8;border-radius:5px;padding:4px 12px;min-width:80px}
-.stat span{display:block;font-size:12px;color:#6b7385}.stat b{font-size:18px}
+.stat.tone-warn{border-left-width:5px}.stat span{display:block;font-size:12px;color:#6b7385}.stat b{font-size:18px}
 table{border-collapse:collapse;width:100%;font-size:13px}th,td{text-align:left;padding:3px 8px;border-bottom:1px solid #eceef2;vertical-align:top}
-th{color:#4a5468;font-weight:600}code{font-size:12px}.empty{color:#6b7385;font-style:italic}
+th{color:#4a5468;font-weight:600}code{font-size:12px;overflow-wrap:anywhere}.empty{color:#6b7385;font-style:italic}
 button{font:inherit;padding:2px 10px;border-radius:4px;border:1px solid #8893a6;background:#fff;cursor:pointer}
 button:disabled{opacity:.6;cursor:default}
+.tone-ok{border-left-color:#2f9e55}.tone-warn{border-left-color:#e08a00;background:#fff8ec}.tone-bad{border-left-color:#d9413a;background:#fdf1f0}
+@media (max-width:640px){
+main{padding:6px 8px 30px}section{padding:6px 10px 12px}header{padding:8px 10px}
+.chart .axis{font-size:22px}
+table,tbody,tr,td{display:block}thead{display:none}
+tr{border:1px solid #dde1e8;border-radius:5px;margin:0 0 8px;padding:4px 0}
+td{display:grid;grid-template-columns:minmax(0,35%) minmax(0,1fr);gap:8px;border:0;padding:2px 8px;overflow-wrap:anywhere}
+td::before{content:attr(data-label);color:#6b7385;font-size:12px}
+}
 `;
 
 /**

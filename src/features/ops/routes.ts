@@ -2,11 +2,14 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { crossSiteRefusal } from '../../lib/cross-site.ts';
 import type { FeatureDeps } from '../../lib/deps.ts';
+import { httpError } from '../../lib/errors.ts';
 import { tokenMatches } from '../../lib/hmac.ts';
+import { refuseCrossSite } from '../../lib/internal-auth.ts';
 import { listLimitSchema } from '../../lib/list-limit.ts';
 import type { Observability } from '../../lib/observability.ts';
-import { isCrossSite, issueSession, sessionCookie } from '../../lib/ops-session.ts';
+import { issueSession, sessionCookie } from '../../lib/ops-session.ts';
 import type { FeatureReadiness } from '../../lib/readiness.ts';
 import { listLoggedDeliveries } from './deliveries.ts';
 import { registerDatabaseGauges } from './gauges.ts';
@@ -58,19 +61,28 @@ function contentSecurityPolicy(nonce: string): string {
   ].join('; ');
 }
 
-function sendHtml(reply: FastifyReply, status: number, render: (nonce: string) => string) {
-  const nonce = randomBytes(16).toString('base64');
+/**
+ * Every HTML answer's headers. `Referrer-Policy: same-origin`: links out (GitHub issues,
+ * FreeScout tickets) carry no referrer, while the page's own form posts keep a real `Origin`
+ * and `Referer` — with `no-referrer` Chromium posts them with `Origin: null` (docs/decisions.md).
+ */
+function htmlHeaders(reply: FastifyReply, nonce: string): FastifyReply {
   return reply
-    .code(status)
     .header('content-type', 'text/html; charset=utf-8')
     .header('content-security-policy', contentSecurityPolicy(nonce))
     .header('cache-control', 'no-store')
-    .header('referrer-policy', 'no-referrer')
-    .header('x-content-type-options', 'nosniff')
-    .send(render(nonce));
+    .header('referrer-policy', 'same-origin')
+    .header('x-content-type-options', 'nosniff');
+}
+
+function sendHtml(reply: FastifyReply, status: number, render: (nonce: string) => string) {
+  const nonce = randomBytes(16).toString('base64');
+  return htmlHeaders(reply.code(status), nonce).send(render(nonce));
 }
 
 const wantsHtml = (request: FastifyRequest) => /text\/html/i.test(request.headers.accept ?? '');
+const isFormPost = (request: FastifyRequest) =>
+  /^application\/x-www-form-urlencoded/i.test(request.headers['content-type'] ?? '');
 const overHttps = (request: FastifyRequest) =>
   /^https$/i.test(
     String(request.headers['x-forwarded-proto'] ?? '')
@@ -113,10 +125,7 @@ export const opsRoutes: FastifyPluginAsync<OpsDeps> = async (base, deps) => {
       onSend: async (request, reply, payload) => {
         if (reply.statusCode !== 401 || !token || !wantsHtml(request)) return payload;
         const nonce = randomBytes(16).toString('base64');
-        reply
-          .header('content-type', 'text/html; charset=utf-8')
-          .header('content-security-policy', contentSecurityPolicy(nonce))
-          .header('cache-control', 'no-store');
+        htmlHeaders(reply, nonce);
         return renderSignIn(nonce);
       },
     },
@@ -137,22 +146,34 @@ export const opsRoutes: FastifyPluginAsync<OpsDeps> = async (base, deps) => {
     },
   );
 
+  // The page posts a form and gets pages back; a JSON client (`{"token"}`) gets JSON errors.
   app.post(
     '/ops/sign-in',
     {
       config: { access: 'public' },
+      // A form whose token is over the limit is a wrong token, answered with the form.
+      attachValidation: true,
       schema: {
         summary: 'Exchanges INTERNAL_API_TOKEN for the operator page session cookie (form post)',
+        consumes: ['application/x-www-form-urlencoded', 'application/json'],
         body: z.object({ token: z.string().max(1000).optional() }),
       },
     },
     async (request, reply) => {
       if (!token) return reply.redirect('/ops', 303);
-      if (isCrossSite(request.headers)) {
-        return sendHtml(reply, 403, (nonce) => renderSignIn(nonce, 'Sign in from this page only.'));
+      const form = isFormPost(request);
+      const refusal = crossSiteRefusal(request.headers);
+      if (refusal !== undefined) {
+        request.log.info({ reason: refusal }, 'cross-site sign-in refused');
+        if (!form) throw httpError(403, 'cross_site_request', 'sign in from the operator page');
+        return sendHtml(reply, 403, (nonce) =>
+          renderSignIn(nonce, 'This sign-in was sent from another site and refused. Sign in here.'),
+        );
       }
-      if (!tokenMatches(request.body.token, [token])) {
+      if (request.validationError && !form) throw request.validationError;
+      if (request.validationError || !tokenMatches(request.body?.token, [token])) {
         request.log.info('ops sign-in refused');
+        if (!form) throw httpError(401, 'unauthorized', 'that token is not valid');
         return sendHtml(reply, 401, (nonce) => renderSignIn(nonce, 'That token is not valid.'));
       }
       reply.header('set-cookie', sessionCookie(issueSession(token, clock.now()), overHttps(request)));
@@ -160,10 +181,16 @@ export const opsRoutes: FastifyPluginAsync<OpsDeps> = async (base, deps) => {
     },
   );
 
+  // Public: clearing the browser's own cookie needs no credentials, so a person whose session
+  // has expired still signs out. Another site's page may not sign anyone out.
   app.post(
     '/ops/sign-out',
-    { config: { access: 'internal' }, schema: { hide: true } },
+    {
+      config: { access: 'public' },
+      schema: { summary: 'Clears the operator page session cookie and redirects to the sign-in form' },
+    },
     async (request, reply) => {
+      refuseCrossSite(request);
       reply.header('set-cookie', sessionCookie('', overHttps(request), 0));
       return reply.redirect(token ? '/ops/sign-in' : '/ops', 303);
     },
