@@ -11,7 +11,8 @@ import { createLogger } from './lib/logger.ts';
 import { allJobs } from './registry.ts';
 
 async function start(): Promise<void> {
-  const config = loadConfig(processEnv());
+  // The production entry points (start:prod, worker:prod, the Docker image) pass --production.
+  const config = loadConfig(processEnv(), { production: process.argv.includes('--production') });
   const log = createLogger({ level: config.logLevel, secretValues: config.secretValues });
   const database = await openDatabase(config.database);
   // The release phase (`npm run migrate`) migrates Postgres; doing it here too makes a bare
