@@ -6,7 +6,8 @@ export class DatabaseInUseError extends Error {
   override name = 'DatabaseInUseError';
 }
 
-const LOCK_FILE = 'raptor.pid';
+/** The lock's file in the data directory. */
+export const LOCK_FILE = 'raptor.pid';
 
 function isAlive(pid: number): boolean {
   try {
