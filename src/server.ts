@@ -7,6 +7,7 @@ import { migrateToLatest } from './db/migrate.ts';
 import { DatabaseInUseError } from './db/pglite-lock.ts';
 import { systemClock } from './lib/clock.ts';
 import { startJobs, unknownJobNames } from './lib/jobs.ts';
+import { loopbackUrl, newLocalToken, publishLocalServer } from './lib/local-server.ts';
 import { createLogger } from './lib/logger.ts';
 import { allJobs } from './registry.ts';
 
@@ -27,12 +28,28 @@ async function start(): Promise<void> {
   const unknown = config.jobs.web === 'all' ? [] : unknownJobNames(jobs, config.jobs.web);
   if (unknown.length > 0)
     throw new ConfigError(`invalid configuration: WEB_JOBS: no job named ${unknown.join(', ')}`);
-  const app = await buildApp({ config, db: database.db, log, clients });
+  // On an embedded database the CLI cannot open the files while we hold them: it asks us instead.
+  const embeddedDir =
+    database.kind === 'pglite' &&
+    config.database.kind === 'pglite' &&
+    !config.database.dataDir.startsWith('memory://')
+      ? config.database.dataDir
+      : undefined;
+  const localToken = embeddedDir ? newLocalToken() : undefined;
+  const app = await buildApp({
+    config,
+    db: database.db,
+    log,
+    clients,
+    ...(localToken ? { localToken } : {}),
+  });
   const running = startJobs(jobs, config.jobs.web, log);
+  let unpublish = async () => {};
 
   closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
     if (err) log.error({ err }, 'shutting down after an uncaught error');
     else log.info({ signal }, 'shutting down');
+    await unpublish();
     await running.stop();
     await app.close();
     await closeClients(clients);
@@ -40,6 +57,10 @@ async function start(): Promise<void> {
   });
 
   await app.listen({ port: config.port, host: config.host });
+  const url = loopbackUrl(app.server.address());
+  if (embeddedDir && localToken && url) {
+    unpublish = await publishLocalServer(embeddedDir, { pid: process.pid, url, token: localToken });
+  }
   log.info({ database: database.kind, jobs: running.names }, 'raptor ready');
 }
 

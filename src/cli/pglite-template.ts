@@ -8,7 +8,9 @@ import { pgliteTemplateDir, preparePgliteTemplate } from '../db/pglite-template.
 try {
   const started = Date.now();
   if (await preparePgliteTemplate()) {
-    console.log(`raptor: embedded database template prepared in ${Date.now() - started} ms (${pgliteTemplateDir()})`);
+    console.log(
+      `raptor: embedded database template prepared in ${Date.now() - started} ms (${pgliteTemplateDir()})`,
+    );
   }
 } catch (error) {
   console.warn(

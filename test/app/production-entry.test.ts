@@ -17,7 +17,10 @@ describe('production entry points and the embedded database', () => {
   });
 
   it('accepts Postgres, or an embedded database placed explicitly', () => {
-    const postgres = loadConfig({ DATABASE_URL: 'postgres://raptor@db.example/raptor' }, { production: true });
+    const postgres = loadConfig(
+      { DATABASE_URL: 'postgres://raptor@db.example/raptor' },
+      { production: true },
+    );
     expect(postgres.database.kind).toBe('postgres');
     const placed = loadConfig({ PGLITE_DATA_DIR: '/var/lib/raptor/pglite' }, { production: true });
     expect(placed.database).toEqual({ kind: 'pglite', dataDir: '/var/lib/raptor/pglite' });
