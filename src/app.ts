@@ -50,6 +50,8 @@ export interface AppDeps {
   log: Logger;
   clock?: Clock;
   clients?: Clients;
+  /** Accepted on internal routes from loopback: the CLI beside a server on the embedded database. */
+  localToken?: string;
 }
 
 /**
@@ -132,7 +134,7 @@ export async function buildApp(deps: AppDeps) {
   }
   await app.register(cors, consoleCorsOptions(deps.config.console.origins));
   const clock = deps.clock ?? systemClock;
-  const isAuthorized = createInternalAuthorizer(internalAuth, clock);
+  const isAuthorized = createInternalAuthorizer(internalAuth, clock, deps.localToken);
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
     // A preflight carries no credentials: CORS answers it (with headers only for CONSOLE_ORIGINS).

@@ -78,7 +78,7 @@ const envSchema = z.object({
   PORT: positiveInt(3000, 65535),
   HOST: optionalString.transform((value) => value ?? '0.0.0.0'),
   DATABASE_URL: databaseUrl,
-  PGLITE_DATA_DIR: optionalString.transform((value) => value ?? './.data/pglite'),
+  PGLITE_DATA_DIR: optionalString,
   REQUEST_TIMEOUT_SECONDS: positiveInt(30, 600),
   LOG_LEVEL: optionalString.pipe(
     z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional().default('info'),
@@ -210,6 +210,8 @@ function secretList(current: string | undefined, previous: string | undefined): 
   return [current, previous].filter((secret): secret is string => secret !== undefined);
 }
 
+const DEFAULT_PGLITE_DATA_DIR = './.data/pglite';
+
 const DEFAULT_AUTOLINK_LABELS = 'bug=bug,feature_request=enhancement,auto:status=ops';
 
 /** Trigger tag (lower case) → the extra labels of the issue it opens; `label+label` gives several. */
@@ -284,7 +286,7 @@ function shapeConfig(env: Env) {
     logLevel: env.LOG_LEVEL,
     database: env.DATABASE_URL
       ? ({ kind: 'postgres', url: env.DATABASE_URL } as const)
-      : ({ kind: 'pglite', dataDir: env.PGLITE_DATA_DIR } as const),
+      : ({ kind: 'pglite', dataDir: env.PGLITE_DATA_DIR ?? DEFAULT_PGLITE_DATA_DIR } as const),
     internalAuth: {
       token: env.INTERNAL_API_TOKEN,
       cfAccess:
@@ -419,13 +421,27 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
+export interface LoadOptions {
+  /**
+   * Started by a production entry point (`npm run start:prod`, the Docker image, the Procfile):
+   * the embedded database's files must be placed on purpose, since the default directory sits
+   * on the app's own disk, which Heroku and a container without a volume throw away.
+   */
+  production?: boolean;
+}
+
 /** Parses an environment record; tests pass their own, the process passes `processEnv()`. */
-export function loadConfig(env: Record<string, string | undefined>): Config {
+export function loadConfig(env: Record<string, string | undefined>, options: LoadOptions = {}): Config {
   const parsed = envSchema.safeParse(env);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const variable = issue?.path.join('.') ?? 'environment';
     throw new ConfigError(`invalid configuration: ${variable}: ${issue?.message ?? 'invalid value'}`);
+  }
+  if (options.production && !parsed.data.DATABASE_URL && !parsed.data.PGLITE_DATA_DIR) {
+    throw new ConfigError(
+      'invalid configuration: PGLITE_DATA_DIR: unset in production with no DATABASE_URL; set DATABASE_URL, or PGLITE_DATA_DIR to a directory on a disk that persists (the Docker image: a volume at /app/.data)',
+    );
   }
   return shapeConfig(parsed.data);
 }

@@ -1,19 +1,31 @@
 import closeWithGrace from 'close-with-grace';
-import { buildApp } from './app.ts';
-import { closeClients, createClients } from './clients/index.ts';
 import { ConfigError, loadConfig, processEnv } from './config.ts';
 import { openDatabase } from './db/database.ts';
 import { migrateToLatest } from './db/migrate.ts';
 import { DatabaseInUseError } from './db/pglite-lock.ts';
 import { systemClock } from './lib/clock.ts';
-import { startJobs, unknownJobNames } from './lib/jobs.ts';
+import { loopbackUrl, newLocalToken, publishLocalServer } from './lib/local-server.ts';
 import { createLogger } from './lib/logger.ts';
-import { allJobs } from './registry.ts';
+
+/** The service itself, loaded while the database opens (below). */
+async function loadService() {
+  const [app, clients, jobs, registry] = await Promise.all([
+    import('./app.ts'),
+    import('./clients/index.ts'),
+    import('./lib/jobs.ts'),
+    import('./registry.ts'),
+  ]);
+  return { ...app, ...clients, ...jobs, ...registry };
+}
 
 async function start(): Promise<void> {
-  const config = loadConfig(processEnv());
+  // The production entry points (start:prod, worker:prod, the Docker image) pass --production.
+  const config = loadConfig(processEnv(), { production: process.argv.includes('--production') });
   const log = createLogger({ level: config.logLevel, secretValues: config.secretValues });
-  const database = await openDatabase(config.database);
+  // Opening the embedded database is a second of WebAssembly, loading the service's modules
+  // another: done side by side, they cost the start the longer of the two, not the sum.
+  const [database, { buildApp, createClients, closeClients, allJobs, startJobs, unknownJobNames }] =
+    await Promise.all([openDatabase(config.database), loadService()]);
   // The release phase (`npm run migrate`) migrates Postgres; doing it here too makes a bare
   // `npm start` work on a fresh database. kysely's migration lock serialises instances. On
   // Postgres a failure is not fatal: /readyz answers 503 until the database is migrated.
@@ -26,12 +38,28 @@ async function start(): Promise<void> {
   const unknown = config.jobs.web === 'all' ? [] : unknownJobNames(jobs, config.jobs.web);
   if (unknown.length > 0)
     throw new ConfigError(`invalid configuration: WEB_JOBS: no job named ${unknown.join(', ')}`);
-  const app = await buildApp({ config, db: database.db, log, clients });
+  // On an embedded database the CLI cannot open the files while we hold them: it asks us instead.
+  const embeddedDir =
+    database.kind === 'pglite' &&
+    config.database.kind === 'pglite' &&
+    !config.database.dataDir.startsWith('memory://')
+      ? config.database.dataDir
+      : undefined;
+  const localToken = embeddedDir ? newLocalToken() : undefined;
+  const app = await buildApp({
+    config,
+    db: database.db,
+    log,
+    clients,
+    ...(localToken ? { localToken } : {}),
+  });
   const running = startJobs(jobs, config.jobs.web, log);
+  let unpublish = async () => {};
 
   closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
     if (err) log.error({ err }, 'shutting down after an uncaught error');
     else log.info({ signal }, 'shutting down');
+    await unpublish();
     await running.stop();
     await app.close();
     await closeClients(clients);
@@ -39,6 +67,10 @@ async function start(): Promise<void> {
   });
 
   await app.listen({ port: config.port, host: config.host });
+  const url = loopbackUrl(app.server.address());
+  if (embeddedDir && localToken && url) {
+    unpublish = await publishLocalServer(embeddedDir, { pid: process.pid, url, token: localToken });
+  }
   log.info({ database: database.kind, jobs: running.names }, 'raptor ready');
 }
 

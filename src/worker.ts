@@ -16,7 +16,8 @@ import { allJobs } from './registry.ts';
  * (`for update skip locked`, `job_lease`), so running one in both places does it once.
  */
 async function start(): Promise<void> {
-  const config = loadConfig(processEnv());
+  // The production entry points (start:prod, worker:prod, the Docker image) pass --production.
+  const config = loadConfig(processEnv(), { production: process.argv.includes('--production') });
   const log = createLogger({ level: config.logLevel, secretValues: config.secretValues });
   const database = await openDatabase(config.database);
   if (database.kind === 'pglite') await migrateToLatest(database.db);

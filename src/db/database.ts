@@ -4,7 +4,8 @@ import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import type { Config } from '../config.ts';
 import { PGliteDialect } from './pglite-dialect.ts';
-import { lockDataDir } from './pglite-lock.ts';
+import { LOCK_FILE, lockDataDir } from './pglite-lock.ts';
+import { fillFromPgliteTemplate } from './pglite-template.ts';
 import type { Database } from './schema.ts';
 
 export type Db = Kysely<Database>;
@@ -79,6 +80,13 @@ export async function openDatabase(
   const onDisk = !inMemory && !options.loadDataDir;
   if (onDisk) await mkdir(target.dataDir, { recursive: true });
   const unlock = onDisk ? await lockDataDir(target.dataDir) : async () => {};
+  // A new directory starts as a copy of the template made at install, not with initdb.
+  if (onDisk) {
+    await fillFromPgliteTemplate(target.dataDir, { ignore: [LOCK_FILE] }).catch(async (error: unknown) => {
+      await unlock();
+      throw error;
+    });
+  }
   const pglite = await PGlite.create({
     ...(inMemory || options.loadDataDir ? {} : { dataDir: target.dataDir }),
     ...(options.loadDataDir ? { loadDataDir: options.loadDataDir } : {}),

@@ -4,9 +4,17 @@ import path from 'node:path';
 /** Another live process has the embedded database open. */
 export class DatabaseInUseError extends Error {
   override name = 'DatabaseInUseError';
+  constructor(
+    message: string,
+    /** The live process holding it, when known. */
+    readonly holder?: number,
+  ) {
+    super(message);
+  }
 }
 
-const LOCK_FILE = 'raptor.pid';
+/** The lock's file in the data directory. */
+export const LOCK_FILE = 'raptor.pid';
 
 function isAlive(pid: number): boolean {
   try {
@@ -40,6 +48,7 @@ export async function lockDataDir(dataDir: string): Promise<() => Promise<void>>
       throw new DatabaseInUseError(
         `the embedded database in ${dataDir} is in use by process ${holder}: PGlite serves one process only. ` +
           'Stop that process, or set DATABASE_URL to a Postgres database to run the web process and the worker side by side.',
+        holder,
       );
     }
     await rm(lockPath, { force: true });

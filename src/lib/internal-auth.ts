@@ -88,7 +88,12 @@ function teamOrigin(teamDomain: string): string {
  * Cloudflare, so the JWT is verified, never trusted for being present, and must expire. With neither
  * configured, only loopback clients pass. A session's expiry is read on the clock that issued it.
  */
-export function createInternalAuthorizer(settings: Config['internalAuth'], clock: Clock) {
+export function createInternalAuthorizer(
+  settings: Config['internalAuth'],
+  clock: Clock,
+  /** The running server's own token for the CLI beside it (src/lib/local-server.ts): loopback only. */
+  localToken?: string,
+) {
   const { token, cfAccess } = settings;
   const cf = cfAccess && {
     issuer: teamOrigin(cfAccess.teamDomain),
@@ -99,6 +104,13 @@ export function createInternalAuthorizer(settings: Config['internalAuth'], clock
   return async function isAuthorized(request: FastifyRequest): Promise<boolean> {
     const bearer = /^Bearer\s+(.+)$/i.exec(request.headers.authorization ?? '')?.[1]?.trim();
     if (token && bearer && tokenMatches(bearer, [token])) return true;
+    if (
+      localToken &&
+      bearer &&
+      isLoopback(request.socket.remoteAddress) &&
+      tokenMatches(bearer, [localToken])
+    )
+      return true;
     // Everything below is what a browser sends by itself (a cookie, Cloudflare's assertion, its
     // address), so a state-changing request must come from the service's own pages; the
     // console's routes are the one exception, called cross-origin by the console (CORS).

@@ -14,6 +14,7 @@ import type { FeatureReadiness } from '../../lib/readiness.ts';
 import { listLoggedDeliveries } from './deliveries.ts';
 import { registerDatabaseGauges } from './gauges.ts';
 import { renderOpsMain, renderOpsPage, renderSignIn } from './page.ts';
+import { runbookRoutes } from './runbook-routes.ts';
 import { readOpsSummary } from './summary.ts';
 
 export interface OpsDeps extends FeatureDeps {
@@ -23,7 +24,7 @@ export interface OpsDeps extends FeatureDeps {
 
 const internalSecurity: Array<Record<string, string[]>> = [{ internalToken: [] }, { cfAccess: [] }];
 
-const deliveriesQuerySchema = z.object({
+export const deliveriesQuerySchema = z.object({
   route: z.string().trim().min(1).max(300).optional(),
   status: z
     .string()
@@ -35,7 +36,7 @@ const deliveriesQuerySchema = z.object({
   limit: listLimitSchema,
 });
 
-const loggedDeliverySchema = z.object({
+export const loggedDeliverySchema = z.object({
   id: z.number(),
   received_at: z.string(),
   route: z.string(),
@@ -95,6 +96,7 @@ export const opsRoutes: FastifyPluginAsync<OpsDeps> = async (base, deps) => {
   const { config, db, clock, observability } = deps;
   const token = config.internalAuth.token;
   registerDatabaseGauges(observability.metrics.registry, { db, clock });
+  await base.register(runbookRoutes, deps);
 
   // Reads first write this instance's buffered log rows, so a delivery just answered is listed.
   const summary = async () => {
