@@ -51,10 +51,7 @@ function directAccess(
   };
   return {
     registerWebhook: (feature, publicBase) =>
-      registerFeatureWebhook(
-        { db, freescout: freescout(), now: () => new Date() },
-        { feature, publicBase },
-      ),
+      registerFeatureWebhook({ db, freescout: freescout(), now: () => new Date() }, { feature, publicBase }),
     removeWebhook: (feature) => removeFeatureWebhook({ db, freescout: freescout() }, feature),
     ticketCache: async (filter) => {
       const now = new Date();
