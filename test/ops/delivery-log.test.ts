@@ -22,6 +22,7 @@ const app = useTestApp(() => ({
     FLAG_FREESCOUT_GITHUB_AUTOLINK: '1',
     FREESCOUT_WEBHOOK_SECRET: AUTOLINK_SECRET,
     FREESCOUT_API_USER_ID: '1',
+    FREESCOUT_AUTOLINK_MAILBOX_IDS: '1',
     ...postmarkEnv,
   },
 }));
